@@ -1,0 +1,6 @@
+//! The SAML core: Responses, Assertions, signatures and metadata.
+
+pub mod algorithm;
+pub mod expression;
+pub mod keys;
+pub mod signer;
