@@ -3,4 +3,5 @@
 pub mod algorithm;
 pub mod expression;
 pub mod keys;
+pub mod rsa_fast;
 pub mod signer;

@@ -1,0 +1,76 @@
+//! Times one RSA signature with each signing backend, natively or inside a wasm runtime.
+//!
+//! Usage: `sign [BACKEND] [BITS] [ITERATIONS]`, with BACKEND `fast` (FastRsaSigner), `rsa`
+//! (RsaCrateSigner) or `all` (default), BITS 2048 (default), 3072 or 4096, and ITERATIONS 50
+//! by default. Prints one line per backend: `sign backend=.. bits=.. n=.. min_ms=.. median_ms=..`.
+//! Built for wasm32-wasip1 it runs under wasmtime or Node.js (see `benches/run`).
+
+use std::time::Instant;
+
+use edgeidp::saml::algorithm::SignatureAlgorithm;
+use edgeidp::saml::rsa_fast::FastRsaSigner;
+use edgeidp::saml::signer::{RsaCrateSigner, Signer};
+use rand_core::SeedableRng;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::RsaPrivateKey;
+
+const KEYS: [(u32, &str); 3] = [
+    (2048, include_str!("../src/saml/rsa_fast/testdata/rsa2048.pem")),
+    (3072, include_str!("../src/saml/rsa_fast/testdata/rsa3072.pem")),
+    (4096, include_str!("../src/saml/rsa_fast/testdata/rsa4096.pem")),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args.get(1).map(String::as_str).unwrap_or("all");
+    let bits: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2048);
+    let iterations: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(50);
+
+    let Some((_, pem)) = KEYS.iter().find(|(size, _)| *size == bits) else {
+        eprintln!("no test key of {bits} bits; use 2048, 3072 or 4096");
+        std::process::exit(2);
+    };
+    let key = RsaPrivateKey::from_pkcs8_pem(pem).unwrap_or_else(|e| {
+        eprintln!("test key does not parse: {e}");
+        std::process::exit(2);
+    });
+
+    if backend == "all" || backend == "fast" {
+        match FastRsaSigner::new(&key) {
+            Ok(signer) => report("fast", bits, &time(&signer, iterations)),
+            Err(e) => eprintln!("fast signer rejected the key: {e}"),
+        }
+    }
+    if backend == "all" || backend == "rsa" {
+        report("rsa", bits, &time(&RsaCrateSigner::new(key.clone()), iterations));
+    }
+}
+
+/// Signs a SignedInfo-sized message `iterations` times after one warm-up signature and
+/// returns the sorted durations in milliseconds.
+fn time(signer: &dyn Signer, iterations: usize) -> Vec<f64> {
+    let message = [0x3cu8; 600];
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+    let mut sign = |rng: &mut rand_chacha::ChaCha20Rng| {
+        if let Err(e) = signer.sign(SignatureAlgorithm::RsaSha256, &message, rng) {
+            eprintln!("signing failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    sign(&mut rng);
+    let mut durations: Vec<f64> = (0..iterations.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            sign(&mut rng);
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    durations.sort_by(f64::total_cmp);
+    durations
+}
+
+fn report(backend: &str, bits: u32, sorted: &[f64]) {
+    let min = sorted.first().copied().unwrap_or(f64::NAN);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+    println!("sign backend={backend} bits={bits} n={} min_ms={min:.4} median_ms={median:.4}", sorted.len());
+}

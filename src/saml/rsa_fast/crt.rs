@@ -1,0 +1,218 @@
+//! The RSA private-key operation: base blinding, the two CRT exponentiations in one pass,
+//! Garner's recombination, and the check with the public exponent before release.
+
+use num_bigint_dig::ModInverse;
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::{BigUint, RsaPrivateKey};
+
+use super::lanes::Limb2;
+use super::limbs::{self, Limbs};
+use super::montgomery::{window_digits, ModulusError, Montgomery, Num, MAX_LIMBS};
+use crate::platform::CryptoRngCore;
+
+/// Tries at drawing an invertible blinding factor before giving up. A uniformly random value
+/// modulo n = p * q fails only if it shares a factor with n (probability below 2^-1000 for
+/// 2048-bit keys), so a second try already means a broken random generator.
+const BLINDING_ATTEMPTS: usize = 4;
+
+/// Why a key cannot be prepared or a private-key operation failed. Never carries key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum CrtError {
+    /// The key has more than two primes.
+    MultiPrime { primes: usize },
+    /// A prime is even or too large for the fixed-size buffers.
+    Modulus(ModulusError),
+    /// The public exponent does not fit in 64 bits.
+    PublicExponent,
+    /// The random generator produced no usable blinding factor.
+    Blinding,
+    /// The message representative is not below the modulus.
+    MessageTooLarge,
+    /// The result failed the check with the public exponent: a fault in the computation.
+    Fault,
+}
+
+impl std::fmt::Display for CrtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MultiPrime { primes } => {
+                write!(f, "the RSA key has {primes} primes; only two-prime keys are supported, generate a standard two-prime key")
+            }
+            Self::Modulus(ModulusError::Even) => f.write_str("an RSA prime of the key is even; the key is corrupt"),
+            Self::Modulus(ModulusError::TooLarge { bits }) => write!(
+                f,
+                "an RSA prime of the key has {bits} bits, more than this signer's buffers hold; use a key of at most 4096 bits with primes of equal size"
+            ),
+            Self::PublicExponent => f.write_str("the RSA public exponent does not fit in 64 bits; use e = 65537"),
+            Self::Blinding => {
+                f.write_str("no invertible blinding factor after several draws; the random generator is broken")
+            }
+            Self::MessageTooLarge => f.write_str("the encoded message is not below the RSA modulus"),
+            Self::Fault => f.write_str(
+                "the computed signature failed verification with the public key and was withheld; this indicates a hardware or memory fault",
+            ),
+        }
+    }
+}
+
+/// An RSA key prepared for the lane arithmetic: lane 0 works modulo p, lane 1 modulo q.
+pub(super) struct CrtKey {
+    montgomery: Montgomery,
+    /// Window digits of `dp` (lane 0) and `dq` (lane 1), most significant first.
+    digits: Vec<Limb2>,
+    /// Lane 0: `qinv * R mod p`, the CRT coefficient in Montgomery form. Lane 1: zero.
+    qinv: Num,
+    /// The limbs of q, for Garner's final product.
+    q: [u32; MAX_LIMBS],
+    e: u64,
+    n: BigUint,
+    modulus_len: usize,
+}
+
+impl CrtKey {
+    pub(super) fn new(key: &RsaPrivateKey) -> Result<Self, CrtError> {
+        let [p, q] = match key.primes() {
+            [p, q] => [p, q],
+            primes => return Err(CrtError::MultiPrime { primes: primes.len() }),
+        };
+        let e_bytes = key.e().to_bytes_be();
+        if e_bytes.len() > 8 {
+            return Err(CrtError::PublicExponent);
+        }
+        let e = e_bytes.iter().fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte));
+
+        let montgomery = Montgomery::new([p, q]).map_err(CrtError::Modulus)?;
+        let one = BigUint::from(1u8);
+        let dp = key.d() % (p - &one);
+        let dq = key.d() % (q - &one);
+        let exponent_bits = p.bits().max(q.bits());
+        let digits = window_digits([&dp, &dq], exponent_bits);
+
+        // crt_coefficient is None only if q has no inverse modulo p, which validated keys exclude.
+        let qinv = key.crt_coefficient().ok_or(CrtError::Modulus(ModulusError::Even))?;
+        let r = BigUint::from(1u8) << (super::lanes::LIMB_BITS as usize * montgomery.limbs());
+        let qinv_montgomery = (qinv * r) % p;
+        let mut qinv_limbs = [0u32; MAX_LIMBS];
+        limbs::from_bytes(&qinv_montgomery.to_bytes_be(), &mut qinv_limbs);
+        let mut q_limbs = [0u32; MAX_LIMBS];
+        limbs::from_bytes(&q.to_bytes_be(), &mut q_limbs);
+
+        Ok(Self {
+            qinv: limbs::pack(&qinv_limbs, &[0u32; MAX_LIMBS]),
+            montgomery,
+            digits,
+            q: q_limbs,
+            e,
+            n: key.n().clone(),
+            modulus_len: key.size(),
+        })
+    }
+
+    /// The modulus length in bytes: the length of every signature.
+    pub(super) fn modulus_len(&self) -> usize {
+        self.modulus_len
+    }
+
+    /// Returns `message^d mod n` as `modulus_len` big-endian bytes, for a big-endian
+    /// `message` below n, with base blinding from `rng` and the result checked against
+    /// `message` with the public exponent before it is returned.
+    pub(super) fn private_op(&self, message: &[u8], rng: &mut dyn CryptoRngCore) -> Result<Vec<u8>, CrtError> {
+        if message.len() > self.modulus_len || BigUint::from_bytes_be(message) >= self.n {
+            return Err(CrtError::MessageTooLarge);
+        }
+        let ctx = &self.montgomery;
+        let (blinding, unblinding) = self.blinding_pair(rng)?;
+
+        // Into the lanes, in Montgomery form: m mod p and m mod q, likewise r and r^-1.
+        let message_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(message)));
+        let r_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(&blinding.to_bytes_be())));
+        let r_inv_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(&unblinding.to_bytes_be())));
+
+        // c = m * r^e; c^d = m^d * r; multiplying by r^-1 leaves m^d, per prime.
+        let blinded = ctx.mul(&message_mont, &ctx.pow_public(&r_mont, self.e));
+        let powered = ctx.pow_secret(&blinded, &self.digits);
+        let per_prime = ctx.from_montgomery(&ctx.mul(&powered, &r_inv_mont));
+
+        let signature = self.recombine(&per_prime);
+        self.check(&signature, &message_mont)?;
+
+        let mut out = vec![0u8; self.modulus_len];
+        limbs::to_bytes(&signature, &mut out);
+        Ok(out)
+    }
+
+    /// Draws a uniformly random r in [1, n) and computes r^-1 mod n.
+    ///
+    /// The inverse comes from `num-bigint-dig`'s variable-time extended Euclid, so it is taken
+    /// of `r * k` for a second random `k` and multiplied by `k` afterwards: the time then
+    /// depends on a value that is independent of r, and n is public.
+    fn blinding_pair(&self, rng: &mut dyn CryptoRngCore) -> Result<(BigUint, BigUint), CrtError> {
+        for _ in 0..BLINDING_ATTEMPTS {
+            let r = self.random_below_n(rng)?;
+            let k = self.random_below_n(rng)?;
+            let masked = (&r * &k) % &self.n;
+            let Some(masked_inverse) = (&masked).mod_inverse(&self.n).and_then(|inverse| inverse.to_biguint()) else {
+                continue;
+            };
+            let r_inverse = (masked_inverse * k) % &self.n;
+            return Ok((r, r_inverse));
+        }
+        Err(CrtError::Blinding)
+    }
+
+    /// Draws a uniformly random value in [1, n) by rejection sampling; each draw is accepted
+    /// with probability above 1/2.
+    fn random_below_n(&self, rng: &mut dyn CryptoRngCore) -> Result<BigUint, CrtError> {
+        let bits = self.n.bits();
+        let mut bytes = vec![0u8; bits.div_ceil(8)];
+        let top_mask = 0xffu8 >> ((8 - bits % 8) % 8);
+        for _ in 0..64 {
+            rng.fill_bytes(&mut bytes);
+            if let Some(top) = bytes.first_mut() {
+                *top &= top_mask;
+            }
+            let candidate = BigUint::from_bytes_be(&bytes);
+            if candidate < self.n && candidate.bits() > 0 {
+                return Ok(candidate);
+            }
+        }
+        Err(CrtError::Blinding)
+    }
+
+    /// Garner's recombination of `s mod p` (lane 0) and `s mod q` (lane 1), both canonical:
+    /// `s = s_q + q * ((s_p - s_q) * qinv mod p)`, which is below n.
+    fn recombine(&self, per_prime: &Num) -> Limbs {
+        let ctx = &self.montgomery;
+        let l = ctx.limbs();
+        let [_, s_q] = limbs::unpack(per_prime);
+
+        // s_q mod p in lane 0: (s_q * R^-1) * R^2 * R^-1.
+        let s_q_mod_p = ctx.reduce_once(&ctx.mul(&ctx.reduce_wide(&limbs::into_first_lane(&s_q)), ctx.r2()));
+        let difference = ctx.sub_mod(per_prime, &s_q_mod_p);
+        let h = ctx.reduce_once(&ctx.mul(&difference, &self.qinv));
+        let [h, _] = limbs::unpack(&h);
+
+        limbs::mul_add(&self.q, &h, &s_q, l)
+    }
+
+    /// Checks `s^e = m` modulo p and modulo q, which by the CRT is `s^e = m (mod n)`: the
+    /// verification with the public key. It starts from the recombined s, so a fault in
+    /// either exponentiation, the unblinding or the recombination makes it fail.
+    fn check(&self, signature: &Limbs, message_mont: &Num) -> Result<(), CrtError> {
+        let ctx = &self.montgomery;
+        let s = ctx.to_montgomery(&limbs::broadcast(signature));
+        let recovered = ctx.from_montgomery(&ctx.pow_public(&s, self.e));
+        let expected = ctx.from_montgomery(message_mont);
+        if ctx.equal(&recovered, &expected) {
+            Ok(())
+        } else {
+            Err(CrtError::Fault)
+        }
+    }
+}
+
+fn limbs_of_bytes(bytes: &[u8]) -> Limbs {
+    let mut out = [0u32; 2 * MAX_LIMBS];
+    limbs::from_bytes(bytes, &mut out);
+    out
+}

@@ -1,0 +1,466 @@
+//! Montgomery arithmetic modulo p (lane 0) and q (lane 1) at once.
+//!
+//! Numbers are fixed-size arrays of [`Limb2`], least significant limb first; a key uses the
+//! first `limbs` of them, with `R = 2^(28 * limbs) > 4 * max(p, q)`. Because R exceeds four
+//! times each modulus, a Montgomery product of two values below 2m is again below 2m
+//! (Walter, "Montgomery exponentiation needs no final subtractions", 1999), so the
+//! multiplication has no conditional subtraction at all; values become canonical (below m)
+//! only where a caller asks, through [`Montgomery::reduce_once`].
+//!
+//! Multiplication is product scanning with the reduction interleaved column by column
+//! (Koç, Acar and Kaliski's "FIPS" method): each column sums its limb products in 64-bit
+//! lanes and carries once, which the 28-bit limbs allow (see [`super::lanes`]).
+//!
+//! Loop bounds depend only on the limb count and the exponent length, which are public.
+//! The secret exponent enters only through window digits, and a window's table entry is
+//! selected by reading every entry under a mask.
+
+use rsa::BigUint;
+
+use super::lanes::{Limb2, Wide2, LIMB_BITS, LIMB_MASK};
+use super::limbs;
+
+/// Limbs per number: room for primes of up to `28 * 76 - 2 = 2126` bits, so for keys of up to
+/// 4096 bits with two primes of equal size. Column sums stay below 2^64 for up to 127 limbs.
+pub(super) const MAX_LIMBS: usize = 76;
+
+/// Window width of the fixed-window exponentiation, in bits.
+pub(super) const WINDOW_BITS: u32 = 5;
+const TABLE_SIZE: usize = 1 << WINDOW_BITS;
+
+/// A number in both lanes.
+pub(super) type Num = [Limb2; MAX_LIMBS];
+/// A double-length number in both lanes, such as a value modulo n.
+pub(super) type WideNum = [Limb2; 2 * MAX_LIMBS];
+
+/// The moduli and the constants that Montgomery arithmetic needs, computed once per key.
+pub(super) struct Montgomery {
+    limbs: usize,
+    modulus: Num,
+    /// `-m^-1 mod 2^28` per lane.
+    m_prime: Limb2,
+    /// `R mod m`: one in Montgomery form.
+    one: Num,
+    /// `R^2 mod m`.
+    r2: Num,
+    /// `R^3 mod m`: turns `x * R^-1` into `x * R` in one product.
+    r3: Num,
+}
+
+/// Why the moduli cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ModulusError {
+    /// A modulus is even (so it is not an RSA prime).
+    Even,
+    /// A modulus needs more limbs than [`MAX_LIMBS`] allows.
+    TooLarge { bits: usize },
+}
+
+impl Montgomery {
+    /// Precomputes the constants for `moduli[0]` (lane 0) and `moduli[1]` (lane 1).
+    ///
+    /// This runs once, when the key is loaded, with `num-bigint-dig`'s variable-time
+    /// arithmetic on the secret primes: one run is not enough for a timing attack, and the
+    /// per-signature code never calls it.
+    pub(super) fn new(moduli: [&BigUint; 2]) -> Result<Self, ModulusError> {
+        let bits = moduli[0].bits().max(moduli[1].bits());
+        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize);
+        if limbs > MAX_LIMBS {
+            return Err(ModulusError::TooLarge { bits });
+        }
+        if moduli.iter().any(|m| !m.to_bytes_le().first().is_some_and(|low| low & 1 == 1)) {
+            return Err(ModulusError::Even);
+        }
+
+        let r = BigUint::from(1u8) << (LIMB_BITS as usize * limbs);
+        let lane_constants = |m: &BigUint| {
+            let one = &r % m;
+            let r2 = (&one * &one) % m;
+            let r3 = (&r2 * &one) % m;
+            [m.clone(), one, r2, r3].map(|value| to_limb_array(&value))
+        };
+        let [m0, one0, r2_0, r3_0] = lane_constants(moduli[0]);
+        let [m1, one1, r2_1, r3_1] = lane_constants(moduli[1]);
+
+        let m_prime = Limb2::new(negated_inverse(m0[0]), negated_inverse(m1[0]));
+        Ok(Self {
+            limbs,
+            modulus: limbs::pack(&m0, &m1),
+            m_prime,
+            one: limbs::pack(&one0, &one1),
+            r2: limbs::pack(&r2_0, &r2_1),
+            r3: limbs::pack(&r3_0, &r3_1),
+        })
+    }
+
+    /// The number of limbs in use.
+    pub(super) fn limbs(&self) -> usize {
+        self.limbs
+    }
+
+    /// `R^2 mod m`, per lane.
+    pub(super) fn r2(&self) -> &Num {
+        &self.r2
+    }
+
+    /// Returns `a * b * R^-1 mod m`, below 2m when `a` and `b` are.
+    pub(super) fn mul(&self, a: &Num, b: &Num) -> Num {
+        let l = self.limbs;
+        let (a, b) = (&a[..l], &b[..l]);
+        self.reduce_columns(|k| {
+            let low = k.saturating_sub(l - 1);
+            let high = k.min(l - 1);
+            let mut sum = Wide2::ZERO;
+            if low <= high {
+                for (x, y) in a[low..=high].iter().zip(b[k - high..=k - low].iter().rev()) {
+                    sum = sum.add(x.mul(*y));
+                }
+            }
+            sum
+        })
+    }
+
+    /// Returns `a^2 * R^-1 mod m`: [`Self::mul`] with each cross product computed once.
+    pub(super) fn square(&self, a: &Num) -> Num {
+        let l = self.limbs;
+        let a = &a[..l];
+        self.reduce_columns(|k| {
+            // Cross products a[i] * a[j] with i < j and i + j = k, counted twice, plus the
+            // square a[k/2]^2 when k is even.
+            let low = k.saturating_sub(l - 1);
+            let mut cross = Wide2::ZERO;
+            let first_end = k.div_ceil(2);
+            if low < first_end {
+                for (x, y) in a[low..first_end].iter().zip(a[k / 2 + 1..=k - low].iter().rev()) {
+                    cross = cross.add(x.mul(*y));
+                }
+            }
+            let mut sum = cross.double();
+            if k % 2 == 0 && k / 2 < l {
+                let middle = a[k / 2];
+                sum = sum.add(middle.mul(middle));
+            }
+            sum
+        })
+    }
+
+    /// Returns `t * R^-1 mod m` for a double-length `t < R * m`, below 2m.
+    pub(super) fn reduce_wide(&self, t: &WideNum) -> Num {
+        let t = &t[..2 * self.limbs];
+        self.reduce_columns(|k| t[k].widen())
+    }
+
+    /// Returns `t * R mod m` (Montgomery form) for a double-length `t < R * m`, below 2m.
+    pub(super) fn to_montgomery(&self, t: &WideNum) -> Num {
+        self.mul(&self.reduce_wide(t), &self.r3)
+    }
+
+    /// Returns `a * R^-1 mod m` in canonical form (below m), for `a` below 2m.
+    pub(super) fn from_montgomery(&self, a: &Num) -> Num {
+        let mut unit = [Limb2::ZERO; MAX_LIMBS];
+        unit[0] = Limb2::new(1, 1);
+        self.reduce_once(&self.mul(a, &unit))
+    }
+
+    /// Montgomery reduction of the column sums that `column(k)` returns for the product's
+    /// columns `k = 0 .. 2 * limbs`. Column sums must be below `limbs * 2^57` so that, with
+    /// the reduction's own products, nothing overflows 64 bits.
+    #[inline(always)]
+    fn reduce_columns(&self, column: impl Fn(usize) -> Wide2) -> Num {
+        let l = self.limbs;
+        let n = &self.modulus[..l];
+        let mut quotient = [Limb2::ZERO; MAX_LIMBS];
+        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        let mut carry = Wide2::ZERO;
+
+        // Low columns: choose quotient digit k so that column k becomes divisible by 2^28.
+        for k in 0..l {
+            let mut reduction = Wide2::ZERO;
+            for (x, y) in quotient[..k].iter().zip(n[1..=k].iter().rev()) {
+                reduction = reduction.add(x.mul(*y));
+            }
+            let mut acc = carry.add(column(k)).add(reduction);
+            let digit = acc.low_limb().mul_low(self.m_prime);
+            quotient[k] = digit;
+            acc = acc.add(digit.mul(n[0]));
+            carry = acc.carry();
+        }
+
+        // High columns: the result's limbs.
+        for k in l..2 * l {
+            let low = k + 1 - l;
+            let mut reduction = Wide2::ZERO;
+            for (x, y) in quotient[low..l].iter().zip(n[low..l].iter().rev()) {
+                reduction = reduction.add(x.mul(*y));
+            }
+            let acc = carry.add(column(k)).add(reduction);
+            out[k - l] = acc.low_limb();
+            carry = acc.carry();
+        }
+        out
+    }
+
+    /// Returns `a - m` if that is not negative, else `a`, per lane: the canonical form of an
+    /// `a` below 2m.
+    pub(super) fn reduce_once(&self, a: &Num) -> Num {
+        let l = self.limbs;
+        let mut difference = [Limb2::ZERO; MAX_LIMBS];
+        let mut borrow = Wide2::ZERO;
+        for ((d, x), m) in difference.iter_mut().zip(&a[..l]).zip(&self.modulus[..l]) {
+            let value = x.widen().sub(m.widen()).add(borrow);
+            *d = value.low_limb();
+            borrow = value.shr_signed();
+        }
+        let keep = borrow.sign_mask();
+        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        for ((o, x), d) in out.iter_mut().zip(&a[..l]).zip(&difference[..l]) {
+            *o = Limb2::select(keep, *x, *d);
+        }
+        out
+    }
+
+    /// Returns `(a - b) mod m` per lane, in canonical form, for canonical `a` and `b`.
+    pub(super) fn sub_mod(&self, a: &Num, b: &Num) -> Num {
+        let l = self.limbs;
+        let mut difference = [Limb2::ZERO; MAX_LIMBS];
+        let mut borrow = Wide2::ZERO;
+        for ((d, x), y) in difference.iter_mut().zip(&a[..l]).zip(&b[..l]) {
+            let value = x.widen().sub(y.widen()).add(borrow);
+            *d = value.low_limb();
+            borrow = value.shr_signed();
+        }
+        let negative = borrow.sign_mask();
+        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        let mut carry = Wide2::ZERO;
+        for ((o, d), m) in out.iter_mut().zip(&difference[..l]).zip(&self.modulus[..l]) {
+            let value = d.widen().add(m.and(negative).widen()).add(carry);
+            *o = value.low_limb();
+            carry = value.carry();
+        }
+        out
+    }
+
+    /// Returns `base^e` in Montgomery form for a public exponent `e >= 1`, by left-to-right
+    /// square-and-multiply. It branches on the bits of `e`, which is why `e` must be public.
+    pub(super) fn pow_public(&self, base: &Num, e: u64) -> Num {
+        let mut acc = *base;
+        let top_bit = 63 - e.max(1).leading_zeros();
+        for bit in (0..top_bit).rev() {
+            acc = self.square(&acc);
+            if (e >> bit) & 1 == 1 {
+                acc = self.mul(&acc, base);
+            }
+        }
+        acc
+    }
+
+    /// Returns `base^d` in Montgomery form, lane by lane, for a secret exponent given as
+    /// [`WINDOW_BITS`]-bit digits per lane, most significant first (see [`window_digits`]).
+    ///
+    /// Every digit costs the same squarings, one table scan and one multiplication, a zero
+    /// digit included, so the time depends only on the number of digits.
+    pub(super) fn pow_secret(&self, base: &Num, digits: &[Limb2]) -> Num {
+        let mut table = [[Limb2::ZERO; MAX_LIMBS]; TABLE_SIZE];
+        table[0] = self.one;
+        table[1] = *base;
+        for i in 2..TABLE_SIZE {
+            let entry = if i % 2 == 0 { self.square(&table[i / 2]) } else { self.mul(&table[i - 1], base) };
+            table[i] = entry;
+        }
+
+        let Some((first, rest)) = digits.split_first() else {
+            return self.one;
+        };
+        let mut acc = self.select(&table, *first);
+        for digit in rest {
+            for _ in 0..WINDOW_BITS {
+                acc = self.square(&acc);
+            }
+            let entry = self.select(&table, *digit);
+            acc = self.mul(&acc, &entry);
+        }
+        acc
+    }
+
+    /// Returns `table[digit]` per lane by reading every entry and keeping the one whose index
+    /// matches under a mask, so the memory accesses do not depend on the digit.
+    fn select(&self, table: &[Num; TABLE_SIZE], digit: Limb2) -> Num {
+        let l = self.limbs;
+        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        for (index, entry) in (0u32..).zip(table.iter()) {
+            let mask = digit.eq_mask(Limb2::new(index, index));
+            for (o, e) in out[..l].iter_mut().zip(&entry[..l]) {
+                *o = o.or(e.and(mask));
+            }
+        }
+        out
+    }
+
+    /// Returns whether two numbers are equal in both lanes, reading every limb.
+    pub(super) fn equal(&self, a: &Num, b: &Num) -> bool {
+        let mut difference = Limb2::ZERO;
+        for (x, y) in a[..self.limbs].iter().zip(&b[..self.limbs]) {
+            difference = difference.or(x.xor(*y));
+        }
+        difference.lanes() == [0, 0]
+    }
+}
+
+/// Splits two secret exponents into [`WINDOW_BITS`]-bit digits, lane 0 from `exponents[0]`
+/// and lane 1 from `exponents[1]`, most significant first, over `bits` bits: the same count
+/// for both, so neither exponent's own length shows in the time of [`Montgomery::pow_secret`].
+pub(super) fn window_digits(exponents: [&BigUint; 2], bits: usize) -> Vec<Limb2> {
+    let windows = bits.div_ceil(WINDOW_BITS as usize);
+    let bytes = exponents.map(|e| e.to_bytes_le());
+    let digit = |bytes: &[u8], window: usize| {
+        (0..WINDOW_BITS as usize).fold(0u32, |acc, offset| {
+            let bit = window * WINDOW_BITS as usize + offset;
+            let byte = bytes.get(bit / 8).copied().unwrap_or(0);
+            acc | (u32::from((byte >> (bit % 8)) & 1) << offset)
+        })
+    };
+    (0..windows).rev().map(|window| Limb2::new(digit(&bytes[0], window), digit(&bytes[1], window))).collect()
+}
+
+/// Converts a value below `2^(28 * MAX_LIMBS)` to limbs.
+fn to_limb_array(value: &BigUint) -> [u32; MAX_LIMBS] {
+    let mut out = [0u32; MAX_LIMBS];
+    limbs::from_bytes(&value.to_bytes_be(), &mut out);
+    out
+}
+
+/// Returns `-m^-1 mod 2^28` for an odd limb `m`, by Newton's iteration: `x = m` is an inverse
+/// modulo 2^3, and each step `x = x * (2 - m * x)` doubles the number of correct bits.
+fn negated_inverse(m: u32) -> u32 {
+    let mut x = m;
+    for _ in 0..4 {
+        x = x.wrapping_mul(2u32.wrapping_sub(m.wrapping_mul(x)));
+    }
+    x.wrapping_neg() & LIMB_MASK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::BigUint;
+
+    /// Two odd moduli of different sizes (1000 and 1024 bits), neither needing to be prime
+    /// for Montgomery arithmetic.
+    fn moduli() -> [BigUint; 2] {
+        let a = (BigUint::from(1u8) << 1000usize) - BigUint::from(1234567u32);
+        let b = (BigUint::from(1u8) << 1023usize) + BigUint::from(987654321u32);
+        [a, b]
+    }
+
+    fn num_of(values: [&BigUint; 2]) -> Num {
+        limbs::pack(&to_limb_array(values[0]), &to_limb_array(values[1]))
+    }
+
+    fn lanes_of(num: &Num) -> [BigUint; 2] {
+        limbs::unpack(num).map(|lane| {
+            lane.iter().rev().fold(BigUint::from(0u8), |acc, &limb| (acc << LIMB_BITS as usize) + BigUint::from(limb))
+        })
+    }
+
+    fn sample(seed: u32, modulus: &BigUint) -> BigUint {
+        let bytes: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 13) as u8).collect();
+        BigUint::from_bytes_be(&bytes) % modulus
+    }
+
+    #[test]
+    fn negated_inverse_is_inverse() {
+        for m in [1u32, 3, 0x0fff_ffff, 0x0123_4567, 0x0fed_cba9] {
+            let product = m.wrapping_mul(negated_inverse(m)) & LIMB_MASK;
+            assert_eq!(product, LIMB_MASK, "m * (-m^-1) must be -1 mod 2^28 for m = {m:#x}");
+        }
+    }
+
+    #[test]
+    fn montgomery_mul_matches_bigint() {
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        let r = BigUint::from(1u8) << (LIMB_BITS as usize * context.limbs());
+        for seed in 0..20 {
+            let (a0, b0, a1, b1) = (sample(seed, &m0), sample(seed + 100, &m0), sample(seed + 7, &m1), sample(seed + 9, &m1));
+            let product = context.from_montgomery(&context.mul(&num_of([&a0, &a1]), &num_of([&b0, &b1])));
+            let [p0, p1] = lanes_of(&product);
+            // from_montgomery(mul(a, b)) is a * b * R^-2, so multiplying back by R^2 gives a * b.
+            assert_eq!((p0 * &r % &m0 * &r) % &m0, (&a0 * &b0) % &m0, "lane 0 product, seed {seed}");
+            assert_eq!((p1 * &r % &m1 * &r) % &m1, (&a1 * &b1) % &m1, "lane 1 product, seed {seed}");
+        }
+    }
+
+    #[test]
+    fn montgomery_square_matches_mul() {
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        for seed in 0..20 {
+            let a = num_of([&sample(seed, &m0), &sample(seed + 3, &m1)]);
+            let squared = lanes_of(&context.reduce_once(&context.square(&a)));
+            let multiplied = lanes_of(&context.reduce_once(&context.mul(&a, &a)));
+            assert_eq!(squared, multiplied, "square and mul agree, seed {seed}");
+        }
+    }
+
+    #[test]
+    fn montgomery_round_trip() {
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        let x = sample(5, &m0) * sample(6, &m1);
+        let mut wide = [0u32; 2 * MAX_LIMBS];
+        limbs::from_bytes(&x.to_bytes_be(), &mut wide);
+        let back = lanes_of(&context.from_montgomery(&context.to_montgomery(&limbs::broadcast(&wide))));
+        assert_eq!(back[0], &x % &m0, "lane 0 holds x mod m0");
+        assert_eq!(back[1], &x % &m1, "lane 1 holds x mod m1");
+    }
+
+    #[test]
+    fn pow_secret_matches_modpow() {
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        let (base0, base1) = (sample(11, &m0), sample(12, &m1));
+        let (e0, e1) = (sample(13, &m0), BigUint::from(0u8));
+        let digits = window_digits([&e0, &e1], 1024);
+        let bases = context.mul(&num_of([&base0, &base1]), context.r2());
+        let result = lanes_of(&context.from_montgomery(&context.pow_secret(&bases, &digits)));
+        assert_eq!(result[0], base0.modpow(&e0, &m0), "lane 0 power");
+        assert_eq!(result[1], BigUint::from(1u8), "lane 1 power with a zero exponent is one");
+    }
+
+    #[test]
+    fn pow_public_matches_modpow() {
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        let (base0, base1) = (sample(21, &m0), sample(22, &m1));
+        let bases = context.mul(&num_of([&base0, &base1]), context.r2());
+        for e in [1u64, 3, 65537, (1 << 33) - 1] {
+            let result = lanes_of(&context.from_montgomery(&context.pow_public(&bases, e)));
+            assert_eq!(result[0], base0.modpow(&BigUint::from(e), &m0), "lane 0, e = {e}");
+            assert_eq!(result[1], base1.modpow(&BigUint::from(e), &m1), "lane 1, e = {e}");
+        }
+    }
+
+    #[test]
+    fn sub_mod_wraps_negative() {
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        let (a0, b0, a1, b1) = (sample(31, &m0), sample(32, &m0), sample(33, &m1), sample(34, &m1));
+        let result = lanes_of(&context.sub_mod(&num_of([&a0, &a1]), &num_of([&b0, &b1])));
+        assert_eq!(result[0], (&a0 + &m0 - &b0) % &m0, "lane 0 difference");
+        assert_eq!(result[1], (&a1 + &m1 - &b1) % &m1, "lane 1 difference");
+    }
+
+    #[test]
+    fn new_rejects_even_modulus() {
+        let even = BigUint::from(1u8) << 1000usize;
+        let odd = BigUint::from(3u8);
+        assert_eq!(Montgomery::new([&even, &odd]).err(), Some(ModulusError::Even), "an even modulus is rejected");
+    }
+
+    #[test]
+    fn new_rejects_oversized_modulus() {
+        let large = (BigUint::from(1u8) << 2200usize) + BigUint::from(1u8);
+        let odd = BigUint::from(3u8);
+        assert_eq!(Montgomery::new([&large, &odd]).err(), Some(ModulusError::TooLarge { bits: 2201 }), "too many limbs");
+    }
+}
