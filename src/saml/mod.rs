@@ -4,3 +4,4 @@ pub mod algorithm;
 pub mod expression;
 pub mod keys;
 pub mod signer;
+pub mod xml;
