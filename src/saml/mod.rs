@@ -5,3 +5,4 @@ pub mod expression;
 pub mod keys;
 pub mod signer;
 pub mod xml;
+pub mod c14n;
