@@ -6,3 +6,4 @@ pub mod keys;
 pub mod signer;
 pub mod xml;
 pub mod c14n;
+pub mod verify;
