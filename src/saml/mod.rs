@@ -7,3 +7,4 @@ pub mod signer;
 pub mod xml;
 pub mod c14n;
 pub mod verify;
+pub mod authn_request;

@@ -337,7 +337,8 @@ fn exclusive_c14n_prefixes(method: Node<'_, '_>) -> Option<Vec<String>> {
     Some(list.split_ascii_whitespace().map(String::from).collect())
 }
 
-fn rsa_verify(key: &RsaPublicKey, algorithm: SignatureAlgorithm, message: &[u8], signature: &[u8]) -> bool {
+/// Checks an RSA PKCS#1 v1.5 signature over `message`.
+pub(crate) fn rsa_verify(key: &RsaPublicKey, algorithm: SignatureAlgorithm, message: &[u8], signature: &[u8]) -> bool {
     let Ok(signature) = Signature::try_from(signature) else {
         return false;
     };
