@@ -4,7 +4,8 @@ pub mod algorithm;
 pub mod expression;
 pub mod keys;
 pub mod signer;
-pub mod xml;
+
+pub mod authn_request;
 pub mod c14n;
 pub mod verify;
-pub mod authn_request;
+pub mod xml;
