@@ -95,10 +95,16 @@ impl<'input> Document<'input> {
         if xml.len() > limits.max_bytes {
             return Err(XmlError::TooLarge { bytes: xml.len(), max: limits.max_bytes });
         }
-        if contains_ignore_ascii_case(xml.as_bytes(), b"<!ENTITY") {
-            return Err(XmlError::EntityDeclaration);
-        }
-        prescan(xml, limits)?;
+        prescan(xml, limits).map_err(|e| match e {
+            // An entity declaration is only legal inside a DTD, so it can only show up in a
+            // document that failed already; the check runs then to name the cause.
+            XmlError::DtdNotAllowed | XmlError::Malformed(_)
+                if contains_ignore_ascii_case(xml.as_bytes(), b"<!ENTITY") =>
+            {
+                XmlError::EntityDeclaration
+            }
+            other => other,
+        })?;
 
         let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes };
         let tree = roxmltree::Document::parse_with_options(xml, options).map_err(|e| match e {
@@ -306,6 +312,16 @@ mod tests {
     fn parse_rejects_billion_laughs() {
         let xml = "<!DOCTYPE l [<!ENTITY a \"aa\"><!ENTITY b \"&a;&a;\">]><l>&b;</l>";
         assert!(parse(xml).is_err(), "an entity-expanding document must be rejected");
+    }
+
+    #[test]
+    fn parse_rejects_entity_declaration_outside_dtd() {
+        assert_eq!(parse("<a><!ENTITY e 'x'></a>"), Err(XmlError::EntityDeclaration));
+    }
+
+    #[test]
+    fn parse_accepts_entity_text_in_comment() {
+        assert_eq!(parse("<a><!-- <!ENTITY e 'x'> --></a>"), Ok(()));
     }
 
     #[test]
