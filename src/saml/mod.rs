@@ -13,3 +13,4 @@ pub mod signature;
 pub mod signer;
 pub mod verify;
 pub mod xml;
+pub mod inspect;
