@@ -191,9 +191,25 @@ fn update_token_cannot_deactivate_by_put() {
 
 #[test]
 fn uncovered_method() {
-    let request = Request::new("DELETE", "/scim/v2/Users").bearer("okta");
+    let request = Request::new("POST", "/scim/v2/Devices").bearer("okta");
     let challenge = "Bearer realm=\"scim\", error=\"insufficient_scope\"";
     assert_rejected(&request, 403, Some(challenge), "No operation");
+}
+
+#[test]
+fn method_not_allowed() {
+    let request = Request::new("DELETE", "/scim/v2/Users").bearer("okta");
+    assert_rejected(&request, 405, None, "use one of GET, HEAD, POST");
+    let outcome = run_once(&reference_gate(), &request);
+    assert_eq!(outcome.rejection().header("allow"), Some("GET, HEAD, POST"));
+}
+
+#[test]
+fn discovery_write_not_allowed() {
+    let request = Request::new("PUT", "/scim/v2/ServiceProviderConfig").bearer("reader").header("content-length", "0");
+    let outcome = run_once(&reference_gate(), &request);
+    assert_eq!(outcome.rejection().status, 405, "as a conforming server answers");
+    assert_eq!(outcome.rejection().header("allow"), Some("GET, HEAD"));
 }
 
 #[test]

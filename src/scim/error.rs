@@ -49,7 +49,9 @@ pub enum RejectReason {
     IrregularPath,
     /// The token lacks the operations the request requires.
     NotPermitted { missing: OperationSet },
-    /// No operation covers this method on this endpoint.
+    /// A method RFC 7644 does not define on the endpoint. `allow` lists the ones it does.
+    MethodNotAllowed { allow: &'static str },
+    /// A method other than `GET` or `HEAD` on an endpoint the gate does not know.
     Uncovered,
     /// Bulk requests and `/Me`, which the gate does not classify.
     NotImplemented,
@@ -107,6 +109,7 @@ impl RejectReason {
             | Self::IrregularPath
             | Self::InvalidBody(_) => 400,
             Self::WrongTenant | Self::NotPermitted { .. } | Self::Uncovered => 403,
+            Self::MethodNotAllowed { .. } => 405,
             Self::BodyTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::AuthThrottled { .. } | Self::RateLimited { .. } | Self::RateLimitContended => 429,
@@ -178,6 +181,7 @@ impl RejectReason {
             Self::WrongTenant => "wrong_tenant",
             Self::IrregularPath => "irregular_path",
             Self::NotPermitted { .. } => "not_permitted",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Uncovered => "uncovered",
             Self::NotImplemented => "not_implemented",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -224,6 +228,9 @@ impl RejectReason {
                 .into(),
             Self::NotPermitted { missing } => {
                 format!("The bearer token does not allow this operation; it needs {missing}.")
+            }
+            Self::MethodNotAllowed { allow } => {
+                format!("The method is not defined on this SCIM endpoint; use one of {allow}.")
             }
             Self::Uncovered => "No operation of the SCIM gate allows this method on this endpoint.".into(),
             Self::NotImplemented => "The SCIM gate does not support bulk requests or the /Me endpoint.".into(),
@@ -287,8 +294,8 @@ pub fn error_document(status: u16, scim_type: Option<&str>, detail: &str) -> Vec
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub status: u16,
-    /// Response headers: `Content-Type`, and `WWW-Authenticate` or `Retry-After` where
-    /// they apply.
+    /// Response headers: `Content-Type`, and `WWW-Authenticate`, `Retry-After` or `Allow`
+    /// where they apply.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub reason: RejectReason,
@@ -307,6 +314,9 @@ impl Rejection {
         }
         if let Some(seconds) = reason.retry_after_seconds() {
             headers.push(("retry-after".to_owned(), seconds.to_string()));
+        }
+        if let RejectReason::MethodNotAllowed { allow } = &reason {
+            headers.push(("allow".to_owned(), (*allow).to_owned()));
         }
         let body = error_document(status, reason.scim_type(), &reason.detail());
         Self { status, headers, body, reason, token_id: token_id.map(str::to_owned) }

@@ -245,6 +245,7 @@ impl ScimGate {
                 Ok(HeadersDecision::NeedBody { changes, pending })
             }
             Classification::NotImplemented => Err(RejectReason::NotImplemented),
+            Classification::MethodNotAllowed { allow } => Err(RejectReason::MethodNotAllowed { allow }),
             Classification::Uncovered => Err(RejectReason::Uncovered),
         }
     }

@@ -10,8 +10,9 @@
 //! the calling sequence.
 //!
 //! Non-features, each rejected explicitly rather than half-supported: bulk requests and
-//! `/Me` (501), tokens in the query string or a form body (400), and methods other than
-//! `GET`, `HEAD`, `POST`, `PUT`, `PATCH` and `DELETE` on the endpoints they apply to (403).
+//! `/Me` (501), tokens in the query string (400), and methods other than `GET` and `HEAD`
+//! on endpoints the gate does not know (403). Methods that RFC 7644 does not define on a
+//! known endpoint get 405 from the gate, as they would from a conforming server.
 
 pub mod body;
 pub mod config;

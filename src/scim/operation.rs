@@ -166,6 +166,18 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Returns the methods RFC 7644 §3.2 defines on the endpoint, for an `Allow` header, or
+    /// `None` where the gate does not know them.
+    pub fn allowed_methods(self) -> Option<&'static str> {
+        match self {
+            Self::Users | Self::Groups => Some("GET, HEAD, POST"),
+            Self::User | Self::Group => Some("GET, HEAD, PUT, PATCH, DELETE"),
+            Self::Search => Some("POST"),
+            Self::Discovery => Some("GET, HEAD"),
+            Self::Bulk | Self::Me | Self::Other => None,
+        }
+    }
+
     /// Classifies `rest`, the path after the prefix without its query: `""`, `/Users`,
     /// `/Users/2819c223`. A trailing `/` is ignored.
     pub fn from_path(rest: &str) -> Self {
@@ -220,14 +232,16 @@ pub enum Classification {
     NeedsBody { kind: BodyKind, candidates: OperationSet },
     /// A SCIM feature the gate does not classify (bulk requests, `/Me`).
     NotImplemented,
-    /// No operation covers this method on this endpoint.
+    /// A method that RFC 7644 does not define on this endpoint. `allow` lists the ones it does.
+    MethodNotAllowed { allow: &'static str },
+    /// A method other than `GET` or `HEAD` on an endpoint the gate does not know.
     Uncovered,
 }
 
 /// Classifies a request from its method and endpoint. Methods are case-sensitive (RFC 9110
 /// §9.1), so `get` is not `GET`.
 pub fn classify(method: &str, endpoint: Endpoint) -> Classification {
-    use Classification::{Decided, NeedsBody, NotImplemented, Uncovered};
+    use Classification::{Decided, MethodNotAllowed, NeedsBody, NotImplemented, Uncovered};
     use Operation::*;
 
     let needs = |kind, operation| NeedsBody { kind, candidates: OperationSet::of(operation) };
@@ -244,7 +258,10 @@ pub fn classify(method: &str, endpoint: Endpoint) -> Classification {
         ("POST", Endpoint::Groups) | ("PUT", Endpoint::Group) => needs(BodyKind::Group, PushGroups),
         ("PATCH", Endpoint::Group) => needs(BodyKind::PatchGroup, PushGroups),
         ("DELETE", Endpoint::Group) => Decided(OperationSet::of(DeleteGroups)),
-        _ => Uncovered,
+        _ => match endpoint.allowed_methods() {
+            Some(allow) => MethodNotAllowed { allow },
+            None => Uncovered,
+        },
     }
 }
 
@@ -311,11 +328,14 @@ mod tests {
             ("DELETE", Endpoint::Group, Decided(one(Operation::DeleteGroups))),
             ("POST", Endpoint::Bulk, NotImplemented),
             ("GET", Endpoint::Me, NotImplemented),
-            ("DELETE", Endpoint::Users, Uncovered),
-            ("POST", Endpoint::User, Uncovered),
-            ("PUT", Endpoint::Discovery, Uncovered),
-            ("OPTIONS", Endpoint::Users, Uncovered),
-            ("get", Endpoint::Users, Uncovered),
+            ("DELETE", Endpoint::Users, MethodNotAllowed { allow: "GET, HEAD, POST" }),
+            ("POST", Endpoint::User, MethodNotAllowed { allow: "GET, HEAD, PUT, PATCH, DELETE" }),
+            ("PUT", Endpoint::Discovery, MethodNotAllowed { allow: "GET, HEAD" }),
+            ("DELETE", Endpoint::Search, MethodNotAllowed { allow: "POST" }),
+            ("OPTIONS", Endpoint::Users, MethodNotAllowed { allow: "GET, HEAD, POST" }),
+            ("get", Endpoint::Users, MethodNotAllowed { allow: "GET, HEAD, POST" }),
+            ("POST", Endpoint::Other, Uncovered),
+            ("DELETE", Endpoint::Other, Uncovered),
         ];
         for (method, endpoint, expected) in cases {
             assert_eq!(classify(method, endpoint), expected, "{method} {endpoint:?}");
