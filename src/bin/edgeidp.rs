@@ -1,6 +1,9 @@
 //! The edgeidp command line: keys, metadata and signed Responses from the same core the
 //! Envoy filter runs.
 
+#[path = "edgeidp/dev_jwt.rs"]
+mod dev_jwt;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,6 +83,11 @@ enum Command {
         #[arg(long)]
         base64: bool,
     },
+    /// Development JWTs for the demo and tests, in place of an OpenID Connect provider.
+    DevJwt {
+        #[command(subcommand)]
+        command: DevJwtCommand,
+    },
     /// Create a SCIM bearer token and its `scim.tokens` configuration entry. Prints the token
     /// on the first line of standard output (shown only this once), then the entry, which
     /// contains the token's SHA-256 digest and never the token.
@@ -94,6 +102,40 @@ enum Command {
         /// print only its entry, instead of creating a token.
         #[arg(long)]
         stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevJwtCommand {
+    /// Generate an RSA JWT signing key (PKCS#8 PEM) and its JWKS (JSON).
+    Keygen {
+        /// Where to write the private key; created with mode 0600.
+        #[arg(long, value_name = "FILE")]
+        key_out: PathBuf,
+        /// Where to write the JWKS that Envoy's jwt_authn verifies tokens with.
+        #[arg(long, value_name = "FILE")]
+        jwks_out: PathBuf,
+    },
+    /// Print the JWKS (JSON) for an existing RSA private key.
+    Jwks {
+        /// The RSA private key, PKCS#8 or PKCS#1 PEM.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Print an RS256 JWT with the given claims, signed with the key.
+    Mint {
+        /// The RSA private key, PKCS#8 or PKCS#1 PEM.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The claims, a JSON object such as {"iss": "…", "aud": "…", "email": "…"}.
+        #[arg(long, value_name = "JSON")]
+        claims: String,
+        /// Seconds from the issue time to `exp`, unless the claims set `exp`.
+        #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
+        expires_in: i64,
+        /// Issue time (RFC 3339) for `iat`; default now. A past time makes an expired token.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
     },
 }
 
@@ -161,6 +203,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::DevJwt { command } => run_dev_jwt(command),
         Command::Token { id, tenant, stdin } => {
             let (token, digest) = if stdin {
                 let token = read_token_from_stdin()?;
@@ -180,6 +223,40 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn run_dev_jwt(command: DevJwtCommand) -> Result<(), String> {
+    let mut platform = SystemPlatform::new();
+    match command {
+        DevJwtCommand::Keygen { key_out, jwks_out } => {
+            let now = platform.now();
+            let generated = keys::generate_self_signed(2048, "edgeidp development JWT signer", now, 365, platform.rng())
+                .map_err(|e| e.to_string())?;
+            let key = keys::private_key_from_pem(&generated.private_key_pem).map_err(|e| e.to_string())?;
+            write_private(&key_out, &generated.private_key_pem)?;
+            std::fs::write(&jwks_out, dev_jwt::jwks(&key))
+                .map_err(|e| format!("cannot write {}: {e}", jwks_out.display()))?;
+            eprintln!("wrote {} and {}", key_out.display(), jwks_out.display());
+            Ok(())
+        }
+        DevJwtCommand::Jwks { key } => {
+            println!("{}", dev_jwt::jwks(&load_private_key(&key)?));
+            Ok(())
+        }
+        DevJwtCommand::Mint { key, claims, expires_in, now } => {
+            let now = parse_now(now.as_deref())?;
+            let claims = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&claims)
+                .map_err(|e| format!("--claims is not a JSON object: {e}"))?;
+            let token = dev_jwt::mint(load_private_key(&key)?, claims, now, expires_in, platform.rng())?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn load_private_key(path: &PathBuf) -> Result<rsa::RsaPrivateKey, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
+    keys::private_key_from_pem(&pem).map_err(|e| format!("key {}: {e}", path.display()))
 }
 
 fn read_token_from_stdin() -> Result<String, String> {
