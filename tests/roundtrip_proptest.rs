@@ -90,3 +90,25 @@ fn round_trip_signature_holds_for_awkward_values() {
     assert_eq!(xmlsec_verify(&issued.xml, &read_fixture("keys/idp.cert.pem"), &issued.assertion_id), Ok(()));
     assert_eq!(xmlsec_verify(&issued.xml, &read_fixture("keys/idp.cert.pem"), &issued.response_id), Ok(()));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn concatenations_round_trip(first in value_text(), second in value_text(), separator in "[a-z|/ ]{0,3}") {
+        let mut config = reference_config_json();
+        let expression = format!("user.first + {} + String.toUpperCase(user.second)", serde_json::to_string(&separator).expect("literal"));
+        config["apps"]["amion"]["attributes"] = json!([{"name": "joined", "value": expression}]);
+        let config = load_config(&config);
+        let app = config.app("amion").expect("amion");
+        let mut profile = Profile::new();
+        profile.insert("email".into(), json!("someone@example.test"));
+        profile.insert("first".into(), json!(first));
+        profile.insert("second".into(), json!(second));
+        let login = Login { app, profile: &profile, acs_url: &app.default_acs_url, in_response_to: None, authn_instant: None };
+        let issued = build_response(&config.idp, &login, &mut FixedPlatform::new(NOW, SEED)).expect("build");
+
+        let expected = format!("{first}{separator}{}", second.to_uppercase());
+        prop_assert_eq!(values_of(&issued.xml, "joined"), vec![expected]);
+    }
+}
