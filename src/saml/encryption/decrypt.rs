@@ -1,10 +1,11 @@
 //! Decrypting an EncryptedAssertion with the SP's private key, for the previewer and tests.
 //!
-//! The input is untrusted: it is parsed without DTDs, with limits on size and node count,
-//! and every algorithm is checked against the supported list before any key is used.
+//! The input is untrusted: it is parsed by the core's limit-checked parser (no DTD, bounded
+//! size, depth and node count), and every algorithm is checked against the supported list
+//! before any key is used.
 
 use base64::Engine;
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::Node;
 use rsa::RsaPrivateKey;
 use zeroize::Zeroizing;
 
@@ -18,12 +19,7 @@ use crate::saml::algorithm::DigestAlgorithm;
 use crate::saml::keys::{private_key_from_pem, KeyError};
 use crate::saml::response::ASSERTION_NS;
 use crate::saml::signature::DS_NS;
-
-/// Largest document accepted, in bytes: a Response with a few hundred attributes is far
-/// smaller.
-pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
-/// Most XML nodes parsed from one document or decrypted element.
-const MAX_NODES: u32 = 100_000;
+use crate::saml::xml::{text_content, Document, Limits, XmlError};
 
 /// An Assertion recovered from an EncryptedAssertion.
 #[derive(Debug, Clone)]
@@ -41,14 +37,13 @@ pub struct DecryptedAssertion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecryptError {
     PrivateKey(KeyError),
-    TooLarge {
-        bytes: usize,
-    },
-    /// The document, or a decrypted element, is not well-formed XML.
+    /// The document, or a decrypted element, is not well-formed XML or exceeds a limit.
     Xml {
         what: &'static str,
-        message: String,
+        error: XmlError,
     },
+    /// The decrypted bytes are not UTF-8.
+    NotUtf8,
     Missing {
         element: &'static str,
     },
@@ -77,10 +72,10 @@ impl std::fmt::Display for DecryptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::PrivateKey(e) => write!(f, "SP private key: {e}"),
-            Self::TooLarge { bytes } => {
-                write!(f, "the document has {bytes} bytes; at most {MAX_DOCUMENT_BYTES} are accepted")
+            Self::Xml { what, error } => write!(f, "{what}: {error}"),
+            Self::NotUtf8 => {
+                f.write_str("the decrypted element is not UTF-8 text; the content key or algorithm is wrong")
             }
-            Self::Xml { what, message } => write!(f, "{what} is not well-formed XML: {message}"),
             Self::Missing { element } => write!(f, "{element} is missing"),
             Self::Multiple { element, count } => {
                 write!(f, "the document contains {count} {element} elements; decrypt one at a time")
@@ -117,7 +112,7 @@ pub fn decrypt_assertion(xml: &str, sp_private_key_pem: &str) -> Result<Decrypte
 pub fn decrypt_assertion_with_key(xml: &str, key: &RsaPrivateKey) -> Result<DecryptedAssertion, DecryptError> {
     let document = parse(xml, "the document")?;
     let encrypted_assertions: Vec<Node<'_, '_>> =
-        document.descendants().filter(|n| n.has_tag_name((ASSERTION_NS, "EncryptedAssertion"))).collect();
+        document.root().descendants().filter(|n| n.has_tag_name((ASSERTION_NS, "EncryptedAssertion"))).collect();
     let encrypted_assertion = match encrypted_assertions.as_slice() {
         [one] => *one,
         [] => return Err(DecryptError::Missing { element: "saml:EncryptedAssertion" }),
@@ -144,11 +139,7 @@ pub fn decrypt_assertion_with_key(xml: &str, key: &RsaPrivateKey) -> Result<Decr
 }
 
 fn parse<'a>(xml: &'a str, what: &'static str) -> Result<Document<'a>, DecryptError> {
-    if xml.len() > MAX_DOCUMENT_BYTES {
-        return Err(DecryptError::TooLarge { bytes: xml.len() });
-    }
-    let options = ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES };
-    Document::parse_with_options(xml, options).map_err(|e| DecryptError::Xml { what, message: e.to_string() })
+    Document::parse(xml, &Limits::default()).map_err(|error| DecryptError::Xml { what, error })
 }
 
 /// Checks that `plaintext` is one standalone SAML element named `local_name` and returns it.
@@ -157,8 +148,7 @@ fn into_element(
     expected: &'static str,
     local_name: &str,
 ) -> Result<String, DecryptError> {
-    let text = String::from_utf8(plaintext.to_vec())
-        .map_err(|_| DecryptError::Xml { what: "the decrypted element", message: "not UTF-8".to_owned() })?;
+    let text = String::from_utf8(plaintext.to_vec()).map_err(|_| DecryptError::NotUtf8)?;
     let document = parse(&text, "the decrypted element")?;
     let root = document.root_element();
     if !root.has_tag_name((ASSERTION_NS, local_name)) {
@@ -255,7 +245,8 @@ fn oaep_params(encrypted_key: Node<'_, '_>) -> Result<OaepParams, DecryptError> 
         return Err(unsupported("xenc:EncryptedKey/xenc:EncryptionMethod Algorithm", uri, quoted_names(&uris)));
     }
     if let Some(params) = child(method, XENC_NS, "OAEPparams") {
-        let label = params.text().unwrap_or("").trim();
+        let label = text_content(params);
+        let label = label.trim();
         if !label.is_empty() {
             return Err(unsupported("xenc:OAEPparams", label, "an empty OAEP label only".to_owned()));
         }
@@ -295,9 +286,7 @@ fn cipher_value(parent: Node<'_, '_>, element: &'static str) -> Result<Vec<u8>, 
             supported: "xenc:CipherValue only".to_owned(),
         });
     }
-    let text = child(cipher_data, XENC_NS, "CipherValue")
-        .and_then(|value| value.text())
-        .ok_or(DecryptError::Missing { element })?;
+    let text = child(cipher_data, XENC_NS, "CipherValue").map(text_content).ok_or(DecryptError::Missing { element })?;
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| DecryptError::Base64 { element })
 }

@@ -15,14 +15,13 @@ mod write;
 use roxmltree::Node;
 
 pub use cipher::CipherError;
-pub use decrypt::{
-    decrypt_assertion, decrypt_assertion_with_key, DecryptError, DecryptedAssertion, MAX_DOCUMENT_BYTES,
-};
+pub use decrypt::{decrypt_assertion, decrypt_assertion_with_key, DecryptError, DecryptedAssertion};
 
 use crate::config::EncryptionConfig;
 use crate::platform::CryptoRngCore;
 use crate::saml::escape::{push_attribute, push_text};
 use crate::saml::response::ASSERTION_NS;
+use crate::saml::xml::text_content;
 
 pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
 pub const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
@@ -129,7 +128,7 @@ fn standalone_name_id(name_id: Node<'_, '_>) -> Result<String, EncryptError> {
         out.push('"');
     }
     out.push('>');
-    push_text(&mut out, name_id.text().unwrap_or(""));
+    push_text(&mut out, &text_content(name_id));
     out.push_str("</saml:NameID>");
     Ok(out)
 }

@@ -184,3 +184,9 @@ fn sibling_encrypted_key_is_found() {
     );
     assert_eq!(decrypt_assertion(&moved, SP_KEY).map(|d| d.xml), Ok(ASSERTION.to_owned()));
 }
+
+#[test]
+fn seeded_encryption_is_reproducible() {
+    let config = default_config();
+    assert_eq!(encrypt(&config), encrypt(&config), "the same seed gives the same bytes");
+}
