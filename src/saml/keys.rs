@@ -128,3 +128,90 @@ pub fn check_pair(key: &RsaPrivateKey, certificate: &X509) -> Result<(), KeyErro
         Err(KeyError::Mismatch)
     }
 }
+
+/// A new RSA key and self-signed certificate, both PEM.
+pub struct GeneratedKey {
+    /// PKCS#8 `PRIVATE KEY` PEM.
+    pub private_key_pem: String,
+    pub certificate_pem: String,
+}
+
+/// Generates an RSA key of `bits` bits and a self-signed certificate for `common_name`, valid
+/// from `now` for `validity_days` days, signed with RSA-SHA256.
+pub fn generate_self_signed(
+    bits: usize,
+    common_name: &str,
+    now: OffsetDateTime,
+    validity_days: u32,
+    rng: &mut dyn crate::platform::CryptoRngCore,
+) -> Result<GeneratedKey, GenerateError> {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    use std::str::FromStr;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::der::EncodePem;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::spki::SubjectPublicKeyInfoOwned;
+    use x509_cert::time::Validity;
+
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(GenerateError(KeyError::KeySize { bits }.to_string()));
+    }
+    if common_name.is_empty() || common_name.contains([',', '=', '+', '"', '\\', '<', '>', ';']) {
+        return Err(GenerateError(format!(
+            "common name {common_name:?} is empty or contains one of , = + \" \\ < > ; — use letters, digits, spaces, dots or dashes"
+        )));
+    }
+    let mut rng = crate::saml::signer::RngRef(rng);
+    let key = RsaPrivateKey::new(&mut rng, bits).map_err(|e| GenerateError(e.to_string()))?;
+
+    let public_der = key.to_public_key().to_public_key_der().map_err(|e| GenerateError(e.to_string()))?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(public_der.as_bytes()).map_err(|e| GenerateError(e.to_string()))?;
+    let mut serial = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rng, &mut serial);
+    serial[0] &= 0x7f; // a positive INTEGER
+    serial[0] |= 0x01; // and no leading zero byte
+    let serial = SerialNumber::new(&serial).map_err(|e| GenerateError(e.to_string()))?;
+    let validity = Validity {
+        not_before: x509_time(now)?,
+        not_after: x509_time(now + time::Duration::days(i64::from(validity_days)))?,
+    };
+    let subject = Name::from_str(&format!("CN={common_name}")).map_err(|e| GenerateError(e.to_string()))?;
+    let signing_key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let builder = CertificateBuilder::new(Profile::Root, serial, validity, subject, spki, &signing_key)
+        .map_err(|e| GenerateError(e.to_string()))?;
+    let certificate = builder
+        .build_with_rng::<rsa::pkcs1v15::Signature>(&mut rng)
+        .map_err(|e| GenerateError(e.to_string()))?;
+
+    let private_key_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| GenerateError(e.to_string()))?.to_string();
+    let certificate_pem = certificate.to_pem(der::pem::LineEnding::LF).map_err(|e| GenerateError(e.to_string()))?;
+    Ok(GeneratedKey { private_key_pem, certificate_pem })
+}
+
+fn x509_time(at: OffsetDateTime) -> Result<x509_cert::time::Time, GenerateError> {
+    let seconds = u64::try_from(at.unix_timestamp()).map_err(|_| GenerateError("time before 1970".into()))?;
+    let since_epoch = std::time::Duration::from_secs(seconds);
+    // RFC 5280, section 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
+    if at.year() < 2050 {
+        der::asn1::UtcTime::from_unix_duration(since_epoch)
+            .map(x509_cert::time::Time::UtcTime)
+            .map_err(|e| GenerateError(e.to_string()))
+    } else {
+        der::asn1::GeneralizedTime::from_unix_duration(since_epoch)
+            .map(x509_cert::time::Time::GeneralTime)
+            .map_err(|e| GenerateError(e.to_string()))
+    }
+}
+
+/// Key or certificate generation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateError(pub String);
+
+impl std::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key generation failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for GenerateError {}

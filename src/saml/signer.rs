@@ -71,7 +71,7 @@ impl Signer for RsaCrateSigner {
 }
 
 /// Adapts `&mut dyn CryptoRngCore` to the sized generator the `rsa` crate expects.
-struct RngRef<'a>(&'a mut dyn CryptoRngCore);
+pub(crate) struct RngRef<'a>(pub(crate) &'a mut dyn CryptoRngCore);
 
 impl rand_core::RngCore for RngRef<'_> {
     fn next_u32(&mut self) -> u32 {
