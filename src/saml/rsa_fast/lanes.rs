@@ -6,10 +6,15 @@
 //! `u64x2.extmul_low_u32x4` is the 32×32→64-bit multiply that WebAssembly offers, applied to
 //! both lanes at once. Elsewhere a portable two-element version computes the same values.
 //!
-//! [`Limb2`] holds one 28-bit limb per lane (in the low two 32-bit lanes of the vector);
-//! [`Wide2`] holds one 64-bit accumulator per lane. A product of two limbs is below 2^56,
-//! so an accumulator takes 255 products before it can overflow, which lets the Montgomery
-//! code defer carries to the end of each column.
+//! [`Limb2`] holds one 28-bit limb per lane; [`LimbPair`] holds two consecutive limbs per
+//! lane, which is how numbers are stored; [`Wide2`] holds one 64-bit accumulator per lane.
+//! A product of two limbs is below 2^56, so an accumulator takes 255 products before it can
+//! overflow, which lets the Montgomery code defer carries to the end of each column.
+//!
+//! Numbers are stored in pairs because LLVM compiles a lone `u64x2.extmul_low_u32x4` of a
+//! value loaded from memory into a zero-extending load and `i64x2.mul`, which V8 and
+//! Cranelift emulate with several multiplies; a vector whose low and high halves are both
+//! multiplied keeps the two `extmul` instructions.
 //!
 //! Nothing here branches on or indexes by a lane's value.
 
@@ -19,17 +24,17 @@ pub(super) const LIMB_BITS: u32 = 28;
 pub(super) const LIMB_MASK: u32 = (1 << LIMB_BITS) - 1;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub(super) use simd::{Limb2, Wide2};
+pub(super) use simd::{Limb2, LimbPair, Wide2};
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub(super) use portable::{Limb2, Wide2};
+pub(super) use portable::{Limb2, LimbPair, Wide2};
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use core::arch::wasm32::{
         i32x4_eq, i32x4_mul, i32x4_shuffle, i64x2_add, i64x2_shl, i64x2_shr, i64x2_sub, u32x4, u32x4_extract_lane,
-        u64x2, u64x2_extend_low_u32x4, u64x2_extmul_low_u32x4, u64x2_extract_lane, u64x2_shr, v128, v128_and,
-        v128_bitselect, v128_or, v128_xor,
+        u64x2, u64x2_extend_low_u32x4, u64x2_extmul_high_u32x4, u64x2_extmul_low_u32x4, u64x2_extract_lane, u64x2_shr,
+        v128, v128_and, v128_bitselect, v128_or, v128_xor,
     };
 
     use super::{LIMB_BITS, LIMB_MASK};
@@ -37,6 +42,76 @@ mod simd {
     /// One limb per lane, in 32-bit lanes 0 and 1; lanes 2 and 3 are ignored by every reader.
     #[derive(Clone, Copy)]
     pub(in crate::saml::rsa_fast) struct Limb2(v128);
+
+    /// Two limbs per lane: 32-bit lanes 0 and 1 hold the lower limb of lane 0 and lane 1,
+    /// 32-bit lanes 2 and 3 the higher one.
+    #[derive(Clone, Copy)]
+    pub(in crate::saml::rsa_fast) struct LimbPair(v128);
+
+    impl LimbPair {
+        pub(in crate::saml::rsa_fast) const ZERO: Self = Self(u32x4(0, 0, 0, 0));
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn new(low: Limb2, high: Limb2) -> Self {
+            Self(i32x4_shuffle::<0, 1, 4, 5>(low.0, high.0))
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn low(self) -> Limb2 {
+            Limb2(self.0)
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn high(self) -> Limb2 {
+            Limb2(i32x4_shuffle::<2, 3, 2, 3>(self.0, self.0))
+        }
+
+        /// The pair with its two limbs exchanged.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn swap(self) -> Self {
+            Self(i32x4_shuffle::<2, 3, 0, 1>(self.0, self.0))
+        }
+
+        /// The low limb of `low` below the high limb of `high`.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn join(low: Self, high: Self) -> Self {
+            Self(i32x4_shuffle::<0, 1, 6, 7>(low.0, high.0))
+        }
+
+        /// `self.low * other.low + self.high * other.high` per lane.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn dot(self, other: Self) -> Wide2 {
+            Wide2(i64x2_add(u64x2_extmul_low_u32x4(self.0, other.0), u64x2_extmul_high_u32x4(self.0, other.0)))
+        }
+
+        /// The products `self.low * other.low` and `self.high * other.high` per lane.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn products(self, other: Self) -> [Wide2; 2] {
+            [Wide2(u64x2_extmul_low_u32x4(self.0, other.0)), Wide2(u64x2_extmul_high_u32x4(self.0, other.0))]
+        }
+
+        /// `self` where the limb mask `mask` is all ones, zero where it is zero, in both limbs.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn and(self, mask: Limb2) -> Self {
+            Self(v128_and(self.0, i32x4_shuffle::<0, 1, 0, 1>(mask.0, mask.0)))
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn or(self, other: Self) -> Self {
+            Self(v128_or(self.0, other.0))
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn xor(self, other: Self) -> Self {
+            Self(v128_xor(self.0, other.0))
+        }
+
+        /// `if_set` in the lanes where the limb mask `mask` is all ones, `if_clear` elsewhere.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn select(mask: Limb2, if_set: Self, if_clear: Self) -> Self {
+            Self(v128_bitselect(if_set.0, if_clear.0, i32x4_shuffle::<0, 1, 0, 1>(mask.0, mask.0)))
+        }
+    }
 
     /// One 64-bit value per lane.
     #[derive(Clone, Copy)]
@@ -78,20 +153,9 @@ mod simd {
             Self(i32x4_eq(self.0, other.0))
         }
 
-        /// `self` where `mask` is all ones, zero where it is zero.
-        #[inline(always)]
-        pub(in crate::saml::rsa_fast) fn and(self, mask: Self) -> Self {
-            Self(v128_and(self.0, mask.0))
-        }
-
         #[inline(always)]
         pub(in crate::saml::rsa_fast) fn or(self, other: Self) -> Self {
             Self(v128_or(self.0, other.0))
-        }
-
-        #[inline(always)]
-        pub(in crate::saml::rsa_fast) fn xor(self, other: Self) -> Self {
-            Self(v128_xor(self.0, other.0))
         }
 
         /// `if_set` in the lanes where `mask` is all ones, `if_clear` where it is zero.
@@ -148,7 +212,7 @@ mod simd {
             Limb2(i32x4_shuffle::<0, 2, 4, 4>(signs, u64x2(0, 0)))
         }
 
-        #[inline(always)]
+        #[cfg(test)]
         pub(in crate::saml::rsa_fast) fn lanes(self) -> [u64; 2] {
             [u64x2_extract_lane::<0>(self.0), u64x2_extract_lane::<1>(self.0)]
         }
@@ -162,6 +226,80 @@ mod portable {
     /// One limb per lane.
     #[derive(Clone, Copy)]
     pub(in crate::saml::rsa_fast) struct Limb2([u32; 2]);
+
+    /// Two limbs per lane: the lower limb of lane 0 and lane 1, then the higher one.
+    #[derive(Clone, Copy)]
+    pub(in crate::saml::rsa_fast) struct LimbPair([u32; 4]);
+
+    impl LimbPair {
+        pub(in crate::saml::rsa_fast) const ZERO: Self = Self([0; 4]);
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn new(low: Limb2, high: Limb2) -> Self {
+            Self([low.0[0], low.0[1], high.0[0], high.0[1]])
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn low(self) -> Limb2 {
+            Limb2([self.0[0], self.0[1]])
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn high(self) -> Limb2 {
+            Limb2([self.0[2], self.0[3]])
+        }
+
+        /// The pair with its two limbs exchanged.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn swap(self) -> Self {
+            Self([self.0[2], self.0[3], self.0[0], self.0[1]])
+        }
+
+        /// The low limb of `low` below the high limb of `high`.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn join(low: Self, high: Self) -> Self {
+            Self([low.0[0], low.0[1], high.0[2], high.0[3]])
+        }
+
+        /// `self.low * other.low + self.high * other.high` per lane.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn dot(self, other: Self) -> Wide2 {
+            let [low, high] = self.products(other);
+            low.add(high)
+        }
+
+        /// The products `self.low * other.low` and `self.high * other.high` per lane.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn products(self, other: Self) -> [Wide2; 2] {
+            [self.low().mul(other.low()), self.high().mul(other.high())]
+        }
+
+        /// `self` where the limb mask `mask` is all ones, zero where it is zero, in both limbs.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn and(self, mask: Limb2) -> Self {
+            let [m0, m1] = mask.0;
+            Self([self.0[0] & m0, self.0[1] & m1, self.0[2] & m0, self.0[3] & m1])
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn or(self, other: Self) -> Self {
+            Self([self.0[0] | other.0[0], self.0[1] | other.0[1], self.0[2] | other.0[2], self.0[3] | other.0[3]])
+        }
+
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn xor(self, other: Self) -> Self {
+            Self([self.0[0] ^ other.0[0], self.0[1] ^ other.0[1], self.0[2] ^ other.0[2], self.0[3] ^ other.0[3]])
+        }
+
+        /// `if_set` in the lanes where the limb mask `mask` is all ones, `if_clear` elsewhere.
+        #[inline(always)]
+        pub(in crate::saml::rsa_fast) fn select(mask: Limb2, if_set: Self, if_clear: Self) -> Self {
+            Self::new(
+                Limb2::select(mask, if_set.low(), if_clear.low()),
+                Limb2::select(mask, if_set.high(), if_clear.high()),
+            )
+        }
+    }
 
     /// One 64-bit value per lane.
     #[derive(Clone, Copy)]
@@ -207,20 +345,9 @@ mod portable {
             Self([eq_mask(self.0[0], other.0[0]), eq_mask(self.0[1], other.0[1])])
         }
 
-        /// `self` where `mask` is all ones, zero where it is zero.
-        #[inline(always)]
-        pub(in crate::saml::rsa_fast) fn and(self, mask: Self) -> Self {
-            Self([self.0[0] & mask.0[0], self.0[1] & mask.0[1]])
-        }
-
         #[inline(always)]
         pub(in crate::saml::rsa_fast) fn or(self, other: Self) -> Self {
             Self([self.0[0] | other.0[0], self.0[1] | other.0[1]])
-        }
-
-        #[inline(always)]
-        pub(in crate::saml::rsa_fast) fn xor(self, other: Self) -> Self {
-            Self([self.0[0] ^ other.0[0], self.0[1] ^ other.0[1]])
         }
 
         /// `if_set` in the lanes where `mask` is all ones, `if_clear` where it is zero.
@@ -288,7 +415,7 @@ mod portable {
             Limb2([sign(self.0[0]), sign(self.0[1])])
         }
 
-        #[inline(always)]
+        #[cfg(test)]
         pub(in crate::saml::rsa_fast) fn lanes(self) -> [u64; 2] {
             self.0
         }
@@ -328,6 +455,26 @@ mod tests {
         let [v0, v1] = value.lanes();
         assert_eq!(value.low_limb().lanes(), [(v0 as u32) & LIMB_MASK, (v1 as u32) & LIMB_MASK], "low limb per lane");
         assert_eq!(value.carry().lanes(), [v0 >> LIMB_BITS, v1 >> LIMB_BITS], "carry per lane");
+    }
+
+    #[test]
+    fn pair_dot_and_products() {
+        let a = LimbPair::new(Limb2::new(2, 3), Limb2::new(5, 7));
+        let b = LimbPair::new(Limb2::new(11, 13), Limb2::new(17, 19));
+        assert_eq!(a.dot(b).lanes(), [2 * 11 + 5 * 17, 3 * 13 + 7 * 19], "dot sums low and high products per lane");
+        let [low, high] = a.products(b);
+        assert_eq!(low.lanes(), [22, 39], "low products");
+        assert_eq!(high.lanes(), [85, 133], "high products");
+    }
+
+    #[test]
+    fn pair_swap_and_join() {
+        let a = LimbPair::new(Limb2::new(1, 2), Limb2::new(3, 4));
+        let b = LimbPair::new(Limb2::new(5, 6), Limb2::new(7, 8));
+        assert_eq!(a.swap().low().lanes(), [3, 4], "swap moves the high limb down");
+        assert_eq!(a.swap().high().lanes(), [1, 2], "swap moves the low limb up");
+        let joined = LimbPair::join(a, b);
+        assert_eq!([joined.low().lanes(), joined.high().lanes()], [[1, 2], [7, 8]], "join takes a's low and b's high");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! All loops run over lengths only, never over values, so they take the same time for every
 //! number of a given size.
 
-use super::lanes::{Limb2, LIMB_BITS, LIMB_MASK};
-use super::montgomery::{Num, WideNum, MAX_LIMBS};
+use super::lanes::{Limb2, LimbPair, LIMB_BITS, LIMB_MASK};
+use super::montgomery::{Num, WideNum, MAX_LIMBS, MAX_PAIRS};
 
 /// A number of up to `2 * MAX_LIMBS` limbs, least significant first: a value modulo n.
 pub(super) type Limbs = [u32; 2 * MAX_LIMBS];
@@ -53,27 +53,31 @@ pub(super) fn to_bytes(limbs: &[u32], out: &mut [u8]) {
 
 /// Puts the same wide number into both lanes.
 pub(super) fn broadcast(value: &Limbs) -> WideNum {
-    let mut out = [Limb2::ZERO; 2 * MAX_LIMBS];
-    for (lanes, &limb) in out.iter_mut().zip(value.iter()) {
-        *lanes = Limb2::new(limb, limb);
-    }
-    out
+    interleave(value, value)
 }
 
-/// Puts a number into lane 0 and zero into lane 1.
+/// Puts a wide number into lane 0 and zero into lane 1.
 pub(super) fn into_first_lane(value: &[u32]) -> WideNum {
-    let mut out = [Limb2::ZERO; 2 * MAX_LIMBS];
-    for (lanes, &limb) in out.iter_mut().zip(value.iter()) {
-        *lanes = Limb2::new(limb, 0);
-    }
-    out
+    interleave(value, &[])
 }
 
 /// Builds a two-lane number from one number per lane.
 pub(super) fn pack(first: &[u32], second: &[u32]) -> Num {
-    let mut out = [Limb2::ZERO; MAX_LIMBS];
-    for ((lanes, &a), &b) in out.iter_mut().zip(first.iter()).zip(second.iter()) {
-        *lanes = Limb2::new(a, b);
+    let wide = interleave(first, second);
+    let mut out = [LimbPair::ZERO; MAX_PAIRS];
+    out.copy_from_slice(&wide[..MAX_PAIRS]);
+    out
+}
+
+/// Builds a two-lane wide number, two limbs per element, from one number per lane; limbs
+/// missing from a shorter input are zero.
+fn interleave(first: &[u32], second: &[u32]) -> WideNum {
+    let limb = |value: &[u32], k: usize| value.get(k).copied().unwrap_or(0);
+    let mut out = [LimbPair::ZERO; MAX_LIMBS];
+    for (t, pair) in out.iter_mut().enumerate() {
+        let low = Limb2::new(limb(first, 2 * t), limb(second, 2 * t));
+        let high = Limb2::new(limb(first, 2 * t + 1), limb(second, 2 * t + 1));
+        *pair = LimbPair::new(low, high);
     }
     out
 }
@@ -81,10 +85,13 @@ pub(super) fn pack(first: &[u32], second: &[u32]) -> Num {
 /// Splits a two-lane number into one number per lane.
 pub(super) fn unpack(value: &Num) -> [[u32; MAX_LIMBS]; 2] {
     let mut out = [[0u32; MAX_LIMBS]; 2];
-    for (k, lanes) in value.iter().enumerate() {
-        let [a, b] = lanes.lanes();
-        out[0][k] = a;
-        out[1][k] = b;
+    for (t, pair) in value.iter().enumerate() {
+        let [low0, low1] = pair.low().lanes();
+        let [high0, high1] = pair.high().lanes();
+        out[0][2 * t] = low0;
+        out[1][2 * t] = low1;
+        out[0][2 * t + 1] = high0;
+        out[1][2 * t + 1] = high1;
     }
     out
 }

@@ -17,26 +17,56 @@
 
 use rsa::BigUint;
 
-use super::lanes::{Limb2, Wide2, LIMB_BITS, LIMB_MASK};
+use super::lanes::{Limb2, LimbPair, Wide2, LIMB_BITS, LIMB_MASK};
 use super::limbs;
 
 /// Limbs per number: room for primes of up to `28 * 76 - 2 = 2126` bits, so for keys of up to
-/// 4096 bits with two primes of equal size. Column sums stay below 2^64 for up to 127 limbs.
+/// 4096 bits with two primes of equal size. Column sums stay below 2^64 for up to 126 limbs.
 pub(super) const MAX_LIMBS: usize = 76;
+/// Limb pairs per number.
+pub(super) const MAX_PAIRS: usize = MAX_LIMBS / 2;
 
 /// Window width of the fixed-window exponentiation, in bits.
 pub(super) const WINDOW_BITS: u32 = 5;
 const TABLE_SIZE: usize = 1 << WINDOW_BITS;
 
-/// A number in both lanes.
-pub(super) type Num = [Limb2; MAX_LIMBS];
+/// A number in both lanes, two limbs per element.
+pub(super) type Num = [LimbPair; MAX_PAIRS];
 /// A double-length number in both lanes, such as a value modulo n.
-pub(super) type WideNum = [Limb2; 2 * MAX_LIMBS];
+pub(super) type WideNum = [LimbPair; MAX_LIMBS];
+
+/// A number rearranged so that a column of a product, `sum a[i] * b[k - i]`, reads both
+/// operands pair by pair in step: for odd k the pairs `(b[2t + 1], b[2t])`, for even k the
+/// pairs `(b[2t], b[2t - 1])`, with `b[-1]` and `b[limbs]` zero.
+struct Reversed {
+    swapped: [LimbPair; MAX_PAIRS],
+    shifted: [LimbPair; MAX_PAIRS + 1],
+}
+
+impl Reversed {
+    #[inline(always)]
+    fn new(b: &Num, pairs: usize) -> Self {
+        let mut swapped = [LimbPair::ZERO; MAX_PAIRS];
+        let mut shifted = [LimbPair::ZERO; MAX_PAIRS + 1];
+        let mut previous = LimbPair::ZERO;
+        for ((swap, shift), pair) in swapped.iter_mut().zip(shifted.iter_mut()).zip(&b[..pairs]) {
+            *swap = pair.swap();
+            *shift = LimbPair::join(*pair, previous);
+            previous = *pair;
+        }
+        shifted[pairs] = LimbPair::join(LimbPair::ZERO, previous);
+        Self { swapped, shifted }
+    }
+}
 
 /// The moduli and the constants that Montgomery arithmetic needs, computed once per key.
 pub(super) struct Montgomery {
+    /// Limbs in use, an even number.
     limbs: usize,
     modulus: Num,
+    modulus_reversed: Reversed,
+    /// The lowest limb of each modulus.
+    modulus_low: Limb2,
     /// `-m^-1 mod 2^28` per lane.
     m_prime: Limb2,
     /// `R mod m`: one in Montgomery form.
@@ -64,7 +94,7 @@ impl Montgomery {
     /// per-signature code never calls it.
     pub(super) fn new(moduli: [&BigUint; 2]) -> Result<Self, ModulusError> {
         let bits = moduli[0].bits().max(moduli[1].bits());
-        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize);
+        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize).next_multiple_of(2);
         if limbs > MAX_LIMBS {
             return Err(ModulusError::TooLarge { bits });
         }
@@ -82,11 +112,13 @@ impl Montgomery {
         let [m0, one0, r2_0, r3_0] = lane_constants(moduli[0]);
         let [m1, one1, r2_1, r3_1] = lane_constants(moduli[1]);
 
-        let m_prime = Limb2::new(negated_inverse(m0[0]), negated_inverse(m1[0]));
+        let modulus = limbs::pack(&m0, &m1);
         Ok(Self {
             limbs,
-            modulus: limbs::pack(&m0, &m1),
-            m_prime,
+            modulus_reversed: Reversed::new(&modulus, limbs / 2),
+            modulus,
+            modulus_low: Limb2::new(m0[0], m1[0]),
+            m_prime: Limb2::new(negated_inverse(m0[0]), negated_inverse(m1[0])),
             one: limbs::pack(&one0, &one1),
             r2: limbs::pack(&r2_0, &r2_1),
             r3: limbs::pack(&r3_0, &r3_1),
@@ -106,48 +138,24 @@ impl Montgomery {
     /// Returns `a * b * R^-1 mod m`, below 2m when `a` and `b` are.
     pub(super) fn mul(&self, a: &Num, b: &Num) -> Num {
         let l = self.limbs;
-        let (a, b) = (&a[..l], &b[..l]);
-        self.reduce_columns(|k| {
-            let low = k.saturating_sub(l - 1);
-            let high = k.min(l - 1);
-            let mut sum = Wide2::ZERO;
-            if low <= high {
-                for (x, y) in a[low..=high].iter().zip(b[k - high..=k - low].iter().rev()) {
-                    sum = sum.add(x.mul(*y));
-                }
-            }
-            sum
-        })
+        let b = Reversed::new(b, l / 2);
+        self.reduce_columns(|k| product_column(a, &b, k, l))
     }
 
     /// Returns `a^2 * R^-1 mod m`: [`Self::mul`] with each cross product computed once.
     pub(super) fn square(&self, a: &Num) -> Num {
         let l = self.limbs;
-        let a = &a[..l];
-        self.reduce_columns(|k| {
-            // Cross products a[i] * a[j] with i < j and i + j = k, counted twice, plus the
-            // square a[k/2]^2 when k is even.
-            let low = k.saturating_sub(l - 1);
-            let mut cross = Wide2::ZERO;
-            let first_end = k.div_ceil(2);
-            if low < first_end {
-                for (x, y) in a[low..first_end].iter().zip(a[k / 2 + 1..=k - low].iter().rev()) {
-                    cross = cross.add(x.mul(*y));
-                }
-            }
-            let mut sum = cross.double();
-            if k % 2 == 0 && k / 2 < l {
-                let middle = a[k / 2];
-                sum = sum.add(middle.mul(middle));
-            }
-            sum
-        })
+        let reversed = Reversed::new(a, l / 2);
+        self.reduce_columns(|k| square_column(a, &reversed, k, l))
     }
 
     /// Returns `t * R^-1 mod m` for a double-length `t < R * m`, below 2m.
     pub(super) fn reduce_wide(&self, t: &WideNum) -> Num {
-        let t = &t[..2 * self.limbs];
-        self.reduce_columns(|k| t[k].widen())
+        self.reduce_columns(|k| {
+            let pair = t[k / 2];
+            let limb = if k % 2 == 0 { pair.low() } else { pair.high() };
+            limb.widen()
+        })
     }
 
     /// Returns `t * R mod m` (Montgomery form) for a double-length `t < R * m`, below 2m.
@@ -157,44 +165,36 @@ impl Montgomery {
 
     /// Returns `a * R^-1 mod m` in canonical form (below m), for `a` below 2m.
     pub(super) fn from_montgomery(&self, a: &Num) -> Num {
-        let mut unit = [Limb2::ZERO; MAX_LIMBS];
-        unit[0] = Limb2::new(1, 1);
+        let mut unit = [LimbPair::ZERO; MAX_PAIRS];
+        unit[0] = LimbPair::new(Limb2::new(1, 1), Limb2::ZERO);
         self.reduce_once(&self.mul(a, &unit))
     }
 
     /// Montgomery reduction of the column sums that `column(k)` returns for the product's
-    /// columns `k = 0 .. 2 * limbs`. Column sums must be below `limbs * 2^57` so that, with
-    /// the reduction's own products, nothing overflows 64 bits.
+    /// columns `k = 0 .. 2 * limbs`. Column sums must stay below `(limbs + 1) * 2^56` so
+    /// that, with the reduction's own products, nothing overflows 64 bits.
     #[inline(always)]
     fn reduce_columns(&self, column: impl Fn(usize) -> Wide2) -> Num {
         let l = self.limbs;
-        let n = &self.modulus[..l];
-        let mut quotient = [Limb2::ZERO; MAX_LIMBS];
-        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        let mut quotient = [LimbPair::ZERO; MAX_PAIRS];
+        let mut out = [LimbPair::ZERO; MAX_PAIRS];
         let mut carry = Wide2::ZERO;
-
-        // Low columns: choose quotient digit k so that column k becomes divisible by 2^28.
-        for k in 0..l {
-            let mut reduction = Wide2::ZERO;
-            for (x, y) in quotient[..k].iter().zip(n[1..=k].iter().rev()) {
-                reduction = reduction.add(x.mul(*y));
-            }
+        let mut pending = Limb2::ZERO;
+        for k in 0..2 * l {
+            // The quotient digit k is still zero here, so it adds nothing to column k.
+            let reduction = product_column(&quotient, &self.modulus_reversed, k, l);
             let mut acc = carry.add(column(k)).add(reduction);
-            let digit = acc.low_limb().mul_low(self.m_prime);
-            quotient[k] = digit;
-            acc = acc.add(digit.mul(n[0]));
-            carry = acc.carry();
-        }
-
-        // High columns: the result's limbs.
-        for k in l..2 * l {
-            let low = k + 1 - l;
-            let mut reduction = Wide2::ZERO;
-            for (x, y) in quotient[low..l].iter().zip(n[low..l].iter().rev()) {
-                reduction = reduction.add(x.mul(*y));
+            if k < l {
+                // Choose quotient digit k so that column k becomes divisible by 2^28.
+                let digit = acc.low_limb().mul_low(self.m_prime);
+                acc = acc.add(digit.mul(self.modulus_low));
+                let slot = &mut quotient[k / 2];
+                *slot = if k % 2 == 0 { LimbPair::new(digit, Limb2::ZERO) } else { LimbPair::new(slot.low(), digit) };
+            } else if (k - l) % 2 == 0 {
+                pending = acc.low_limb();
+            } else {
+                out[(k - l) / 2] = LimbPair::new(pending, acc.low_limb());
             }
-            let acc = carry.add(column(k)).add(reduction);
-            out[k - l] = acc.low_limb();
             carry = acc.carry();
         }
         out
@@ -203,41 +203,43 @@ impl Montgomery {
     /// Returns `a - m` if that is not negative, else `a`, per lane: the canonical form of an
     /// `a` below 2m.
     pub(super) fn reduce_once(&self, a: &Num) -> Num {
-        let l = self.limbs;
-        let mut difference = [Limb2::ZERO; MAX_LIMBS];
-        let mut borrow = Wide2::ZERO;
-        for ((d, x), m) in difference.iter_mut().zip(&a[..l]).zip(&self.modulus[..l]) {
-            let value = x.widen().sub(m.widen()).add(borrow);
-            *d = value.low_limb();
-            borrow = value.shr_signed();
-        }
-        let keep = borrow.sign_mask();
-        let mut out = [Limb2::ZERO; MAX_LIMBS];
-        for ((o, x), d) in out.iter_mut().zip(&a[..l]).zip(&difference[..l]) {
-            *o = Limb2::select(keep, *x, *d);
+        let (difference, negative) = self.subtract(a, &self.modulus);
+        let mut out = [LimbPair::ZERO; MAX_PAIRS];
+        for ((o, x), d) in out.iter_mut().zip(&a[..self.limbs / 2]).zip(&difference) {
+            *o = LimbPair::select(negative, *x, *d);
         }
         out
     }
 
     /// Returns `(a - b) mod m` per lane, in canonical form, for canonical `a` and `b`.
     pub(super) fn sub_mod(&self, a: &Num, b: &Num) -> Num {
-        let l = self.limbs;
-        let mut difference = [Limb2::ZERO; MAX_LIMBS];
-        let mut borrow = Wide2::ZERO;
-        for ((d, x), y) in difference.iter_mut().zip(&a[..l]).zip(&b[..l]) {
-            let value = x.widen().sub(y.widen()).add(borrow);
-            *d = value.low_limb();
-            borrow = value.shr_signed();
-        }
-        let negative = borrow.sign_mask();
-        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        let (difference, negative) = self.subtract(a, b);
+        let mut out = [LimbPair::ZERO; MAX_PAIRS];
         let mut carry = Wide2::ZERO;
-        for ((o, d), m) in out.iter_mut().zip(&difference[..l]).zip(&self.modulus[..l]) {
-            let value = d.widen().add(m.and(negative).widen()).add(carry);
-            *o = value.low_limb();
-            carry = value.carry();
+        for ((o, d), m) in out.iter_mut().zip(&difference[..self.limbs / 2]).zip(&self.modulus) {
+            let m = m.and(negative);
+            let low = d.low().widen().add(m.low().widen()).add(carry);
+            carry = low.carry();
+            let high = d.high().widen().add(m.high().widen()).add(carry);
+            carry = high.carry();
+            *o = LimbPair::new(low.low_limb(), high.low_limb());
         }
         out
+    }
+
+    /// Returns `a - b` modulo `R` and the mask of the lanes where it borrowed (`a < b`).
+    fn subtract(&self, a: &Num, b: &Num) -> (Num, Limb2) {
+        let pairs = self.limbs / 2;
+        let mut out = [LimbPair::ZERO; MAX_PAIRS];
+        let mut borrow = Wide2::ZERO;
+        for ((o, x), y) in out.iter_mut().zip(&a[..pairs]).zip(&b[..pairs]) {
+            let low = x.low().widen().sub(y.low().widen()).add(borrow);
+            borrow = low.shr_signed();
+            let high = x.high().widen().sub(y.high().widen()).add(borrow);
+            borrow = high.shr_signed();
+            *o = LimbPair::new(low.low_limb(), high.low_limb());
+        }
+        (out, borrow.sign_mask())
     }
 
     /// Returns `base^e` in Montgomery form for a public exponent `e >= 1`, by left-to-right
@@ -260,7 +262,7 @@ impl Montgomery {
     /// Every digit costs the same squarings, one table scan and one multiplication, a zero
     /// digit included, so the time depends only on the number of digits.
     pub(super) fn pow_secret(&self, base: &Num, digits: &[Limb2]) -> Num {
-        let mut table = [[Limb2::ZERO; MAX_LIMBS]; TABLE_SIZE];
+        let mut table = [[LimbPair::ZERO; MAX_PAIRS]; TABLE_SIZE];
         table[0] = self.one;
         table[1] = *base;
         for i in 2..TABLE_SIZE {
@@ -285,11 +287,11 @@ impl Montgomery {
     /// Returns `table[digit]` per lane by reading every entry and keeping the one whose index
     /// matches under a mask, so the memory accesses do not depend on the digit.
     fn select(&self, table: &[Num; TABLE_SIZE], digit: Limb2) -> Num {
-        let l = self.limbs;
-        let mut out = [Limb2::ZERO; MAX_LIMBS];
+        let pairs = self.limbs / 2;
+        let mut out = [LimbPair::ZERO; MAX_PAIRS];
         for (index, entry) in (0u32..).zip(table.iter()) {
             let mask = digit.eq_mask(Limb2::new(index, index));
-            for (o, e) in out[..l].iter_mut().zip(&entry[..l]) {
+            for (o, e) in out[..pairs].iter_mut().zip(&entry[..pairs]) {
                 *o = o.or(e.and(mask));
             }
         }
@@ -298,12 +300,85 @@ impl Montgomery {
 
     /// Returns whether two numbers are equal in both lanes, reading every limb.
     pub(super) fn equal(&self, a: &Num, b: &Num) -> bool {
-        let mut difference = Limb2::ZERO;
-        for (x, y) in a[..self.limbs].iter().zip(&b[..self.limbs]) {
+        let pairs = self.limbs / 2;
+        let mut difference = LimbPair::ZERO;
+        for (x, y) in a[..pairs].iter().zip(&b[..pairs]) {
             difference = difference.or(x.xor(*y));
         }
-        difference.lanes() == [0, 0]
+        difference.low().or(difference.high()).lanes() == [0, 0]
     }
+}
+
+/// Column k of the product of `a` and the number that `b` rearranges, `l` limbs each:
+/// `sum a[i] * b[k - i]` over `max(0, k - l + 1) <= i <= min(k, l - 1)`, two terms per step.
+/// Where the range starts or ends inside a pair, the extra term meets a zero limb of `b`.
+#[inline(always)]
+fn product_column(a: &Num, b: &Reversed, k: usize, l: usize) -> Wide2 {
+    let mut sum = Wide2::ZERO;
+    if k > 2 * l - 2 {
+        return sum;
+    }
+    let first = k.saturating_sub(l - 1) / 2;
+    let last = k.min(l - 1) / 2;
+    let half = k / 2;
+    let reversed: &[LimbPair] = if k % 2 == 1 { &b.swapped } else { &b.shifted };
+    for (x, y) in a[first..=last].iter().zip(reversed[half - last..=half - first].iter().rev()) {
+        sum = sum.add(x.dot(*y));
+    }
+    sum
+}
+
+/// Column k of `a^2`, where `reversed` rearranges `a` itself: the cross products
+/// `a[i] * a[k - i]` with `i < k - i` counted twice, plus `a[k / 2]^2` when k is even.
+///
+/// Pair t holds `a[2t]` and `a[2t + 1]`; the pairs wholly below the middle of the column
+/// contribute both terms, and the pair at the middle, if the middle splits it, contributes
+/// only the terms that are a cross product with `i < k - i` or the square.
+#[inline(always)]
+fn square_column(a: &Num, reversed: &Reversed, k: usize, l: usize) -> Wide2 {
+    if k > 2 * l - 2 {
+        return Wide2::ZERO;
+    }
+    let first = k.saturating_sub(l - 1) / 2;
+    let middle = k / 2;
+    let odd_column = k % 2 == 1;
+    let vectors: &[LimbPair] = if odd_column { &reversed.swapped } else { &reversed.shifted };
+    // Pairs first..full_end have both terms below the middle.
+    let full_end = match (odd_column, middle % 2 == 1) {
+        (true, true) => middle.div_ceil(2),
+        (false, true) => (middle - 1) / 2,
+        (_, false) => middle / 2,
+    };
+
+    let mut cross = Wide2::ZERO;
+    if first < full_end {
+        for (x, y) in a[first..full_end].iter().zip(vectors[middle + 1 - full_end..=middle - first].iter().rev()) {
+            cross = cross.add(x.dot(*y));
+        }
+    }
+
+    let mut square = Wide2::ZERO;
+    match (odd_column, middle % 2 == 1) {
+        // The pair (middle, middle + 1): a[middle] * a[middle + 1] is the last cross product.
+        (true, false) => {
+            let [low, _] = a[middle / 2].products(vectors[middle - middle / 2]);
+            cross = cross.add(low);
+        }
+        // The pair (middle, middle + 1): a[middle]^2 is the square.
+        (false, false) => {
+            let [low, _] = a[middle / 2].products(vectors[middle - middle / 2]);
+            square = low;
+        }
+        // The pair (middle - 1, middle): a cross product, then the square.
+        (false, true) => {
+            let t = (middle - 1) / 2;
+            let [low, high] = a[t].products(vectors[middle - t]);
+            cross = cross.add(low);
+            square = high;
+        }
+        (true, true) => {}
+    }
+    cross.double().add(square)
 }
 
 /// Splits two secret exponents into [`WINDOW_BITS`]-bit digits, lane 0 from `exponents[0]`

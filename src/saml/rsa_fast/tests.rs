@@ -90,10 +90,24 @@ fn rsa_crate_exponent_three() {
     assert_matches_rsa_crate("2048-bit key with e = 3", &key(KEY_2048_E3), message_count() / 4);
 }
 
+/// Keys whose primes differ in size, checked with the `rsa` crate's verification: the
+/// `rsa` crate's own signing (0.9.10) does not finish for the key whose first prime is the
+/// smaller one, because its CRT step adds p to a negative difference one p at a time.
 #[test]
-fn rsa_crate_unequal_primes() {
-    assert_matches_rsa_crate("992/1064-bit primes", &unequal_key(false), message_count() / 4);
-    assert_matches_rsa_crate("1064/992-bit primes", &unequal_key(true), message_count() / 4);
+fn rsa_crate_verifies_unequal_primes() {
+    for (name, key) in [("992/1064-bit primes", unequal_key(false)), ("1064/992-bit primes", unequal_key(true))] {
+        let fast = FastRsaSigner::new(&key).expect("fast signer accepts the key");
+        let public = key.to_public_key();
+        let mut messages = ChaCha20Rng::from_seed([7; 32]);
+        for index in 0..message_count() / 4 {
+            let mut message = vec![0u8; 64];
+            messages.fill_bytes(&mut message);
+            let signature = fast.sign(SignatureAlgorithm::RsaSha256, &message, &mut messages).expect("fast signer signs");
+            let hashed = SignatureAlgorithm::RsaSha256.digest().hash(&message);
+            let verified = public.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed, &signature);
+            assert!(verified.is_ok(), "{name}: signature {index} does not verify");
+        }
+    }
 }
 
 #[test]
