@@ -15,6 +15,7 @@ use edgeidp::config::Config;
 use edgeidp::platform::{FixedPlatform, Platform, SystemPlatform};
 use edgeidp::saml::expression::Profile;
 use edgeidp::saml::{keys, metadata, response};
+use edgeidp::scim::{self, ScimGate};
 
 #[derive(Parser)]
 #[command(name = "edgeidp", version, about = "SAML IdP and SCIM gate for Envoy: offline tools")]
@@ -86,6 +87,21 @@ enum Command {
     DevJwt {
         #[command(subcommand)]
         command: DevJwtCommand,
+    },
+    /// Create a SCIM bearer token and its `scim.tokens` configuration entry. Prints the token
+    /// on the first line of standard output (shown only this once), then the entry, which
+    /// contains the token's SHA-256 digest and never the token.
+    Token {
+        /// The token's id in logs and metrics: letters, digits, '.', '_' or '-'.
+        #[arg(long)]
+        id: String,
+        /// The tenant whose SCIM requests the token authorizes.
+        #[arg(long)]
+        tenant: String,
+        /// Read an existing token (one the application issued) from standard input and
+        /// print only its entry, instead of creating a token.
+        #[arg(long)]
+        stdin: bool,
     },
 }
 
@@ -188,6 +204,24 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::DevJwt { command } => run_dev_jwt(command),
+        Command::Token { id, tenant, stdin } => {
+            let (token, digest) = if stdin {
+                let token = read_token_from_stdin()?;
+                let digest = scim::TokenDigest::of_token(&token).to_hex();
+                (None, digest)
+            } else {
+                let (token, digest) = scim::generate_token(SystemPlatform::new().rng());
+                (Some(token), digest)
+            };
+            let entry = scim::token_config_entry(&id, &tenant, &digest);
+            check_token_entry(&entry)?;
+            if let Some(token) = token {
+                println!("{token}");
+                eprintln!("edgeidp: the line above is the token; it is shown only this once");
+            }
+            println!("{entry}");
+            Ok(())
+        }
     }
 }
 
@@ -223,6 +257,24 @@ fn run_dev_jwt(command: DevJwtCommand) -> Result<(), String> {
 fn load_private_key(path: &PathBuf) -> Result<rsa::RsaPrivateKey, String> {
     let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
     keys::private_key_from_pem(&pem).map_err(|e| format!("key {}: {e}", path.display()))
+}
+
+fn read_token_from_stdin() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+    let token = text.trim();
+    let header = format!("Bearer {token}");
+    scim::token::bearer_token(&[header.as_str()])
+        .map(str::to_owned)
+        .map_err(|reason| format!("standard input is not a usable bearer token: {}", reason.detail()))
+}
+
+/// Validates the entry as the filter will, so that a bad id or tenant fails now.
+fn check_token_entry(entry: &str) -> Result<(), String> {
+    let entry: serde_json::Value = serde_json::from_str(entry).map_err(|e| e.to_string())?;
+    let section = serde_json::json!({ "tokens": [entry] });
+    ScimGate::from_config(&section, OffsetDateTime::now_utc()).map(|_| ()).map_err(|e| e.to_string())
 }
 
 fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, String> {
