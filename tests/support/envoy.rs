@@ -186,14 +186,13 @@ kill "$watcher" 2>/dev/null
 exit "$status""#;
 
 impl Envoy {
-    /// Starts Envoy with the plugin configuration that `plugin_config` returns for the
-    /// listener port, and waits until it serves. Panics with Envoy's log if it does not.
-    pub fn start(name: &str, plugin_config: impl Fn(u16) -> Value) -> Envoy {
+    /// Starts Envoy with `plugin_config` and waits until it serves. Panics with Envoy's log
+    /// if it does not.
+    pub fn start(name: &str, plugin_config: &Value) -> Envoy {
         let mut last_log = String::new();
         for _ in 0..START_ATTEMPTS {
             let (port, admin_port) = free_ports();
-            let config = plugin_config(port);
-            let mut envoy = Envoy::spawn(name, port, admin_port, config);
+            let mut envoy = Envoy::spawn(name, port, admin_port, plugin_config.clone());
             match envoy.wait_ready() {
                 Ok(()) => return envoy,
                 Err(log) if log.contains("Address already in use") => last_log = log,
@@ -267,7 +266,7 @@ impl Envoy {
 
     fn is_ready(&self) -> bool {
         let ready = get(&format!("http://127.0.0.1:{}/ready", self.admin_port), &[]);
-        ready.map_or(false, |r| r.status == 200 && r.body.trim() == "LIVE")
+        ready.is_some_and(|r| r.status == 200 && r.body.trim() == "LIVE")
     }
 
     /// The URL of `path` on the listener.
@@ -291,7 +290,7 @@ impl Envoy {
 
 impl Drop for Envoy {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).stderr(Stdio::null()).status();
         if let Some(mut stdin) = self.wrapper_stdin.take() {
             let _ = stdin.write_all(b"\n");
         }
