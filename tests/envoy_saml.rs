@@ -1,6 +1,6 @@
 //! The filter in real Envoy, with the shipped demo configuration: metadata, IdP-initiated
 //! login for the reference deployment, identity only from jwt_authn, rejections, escaping,
-//! and configurations Envoy must refuse.
+//! and configurations Envoy must reject.
 //!
 //! Needs Envoy and the built filter; `scripts/test` installs and builds both first.
 
@@ -33,7 +33,7 @@ const ASSERTION_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion
 const AUTHN_REQUEST_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest";
 const STATUS_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:status:";
 
-/// The reference deployment (two apps, five attributes, emailAddress NameID), where
+/// Returns the reference deployment (two apps, five attributes, emailAddress NameID), where
 /// `amion` also requires signed AuthnRequests from the fixtures' SP, plus a `sandbox` app
 /// that accepts a RelayState from the query and redirects users without an identity to a
 /// login URL.
@@ -76,7 +76,7 @@ fn reference_config() -> Value {
     })
 }
 
-/// The Envoy shared by the tests that use the reference configuration.
+/// Returns the Envoy shared by the tests that use the reference configuration.
 fn shared() -> &'static Envoy {
     static ENVOY: OnceLock<Envoy> = OnceLock::new();
     ENVOY.get_or_init(|| Envoy::start("reference", &reference_config()))
@@ -163,7 +163,7 @@ fn decode_response(form: &Form) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| panic!("the Response is not UTF-8: {e}"))
 }
 
-/// The signing certificate published in metadata, as PEM.
+/// Returns the signing certificate published in metadata, as PEM.
 fn certificate_from_metadata(metadata: &str) -> String {
     let document = roxmltree::Document::parse(metadata).unwrap_or_else(|e| panic!("metadata does not parse: {e}"));
     let base64 = document
@@ -471,6 +471,40 @@ fn issued_response_logged_and_counted() {
     assert!(envoy.counter("edgeidp.config.loaded") >= 1, "config load counter");
 }
 
+/// `envoy/production.yaml` with its CHANGE paths pointed at test files and its plugin
+/// configuration replaced by `plugin_config`.
+fn production_yaml(plugin_config: &Value) -> String {
+    let dir = scratch_dir("production-tls");
+    let (key, cert) = (dir.join("tls.key.pem"), dir.join("tls.cert.pem"));
+    std::fs::write(&key, &keys().idp_key_pem).unwrap_or_else(|e| panic!("cannot write the TLS key: {e}"));
+    std::fs::write(&cert, &keys().idp_cert_pem).unwrap_or_else(|e| panic!("cannot write the TLS certificate: {e}"));
+    let template = std::fs::read_to_string(envoy::root().join("envoy/production.yaml"))
+        .unwrap_or_else(|e| panic!("cannot read envoy/production.yaml: {e}"));
+    let value_start = template.find("value: |\n").unwrap_or_else(|| panic!("no `value: |` block in production.yaml"));
+    let value_end = value_start
+        + template[value_start..].find("vm_config:").unwrap_or_else(|| panic!("no vm_config after the value block"));
+    let indent = "                        ";
+    let value = serde_json::to_string(&plugin_config.to_string()).unwrap_or_default();
+    let yaml = format!("{}value: {value}\n{indent}{}", &template[..value_start], &template[value_end..]);
+    yaml.replace("/etc/edgeidp/tls/fullchain.pem", &cert.display().to_string())
+        .replace("/etc/edgeidp/tls/privkey.pem", &key.display().to_string())
+        .replace("/etc/edgeidp/edgeidp.wasm", &envoy::wasm_path().display().to_string())
+}
+
+#[test]
+fn production_template_validates() {
+    let result = envoy::validate("production", &production_yaml(&reference_config()));
+    assert!(result.is_ok(), "Envoy rejected envoy/production.yaml: {result:?}");
+}
+
+#[test]
+fn production_template_rejects_bad_plugin_config() {
+    let mut config = reference_config();
+    config["apps"]["doximity"]["sign"] = json!("nothing");
+    let output = envoy::validate("production-bad", &production_yaml(&config)).err().unwrap_or_default();
+    assert!(output.contains("apps.doximity.sign"), "the field is not named in:\n{output}");
+}
+
 #[test]
 fn invalid_acs_url_config_rejected() {
     let mut config = reference_config();
@@ -490,9 +524,9 @@ fn invalid_identity_config_rejected() {
 
 // SP-initiated login with AuthnRequests made by pysaml2 and python3-saml.
 //
-// The fixtures carry the time they were made, and Envoy runs on the real clock, so each test
-// sets IssueInstant to now and signs the request again with the fixture SP's key: the XML
-// is otherwise the SP library's, byte for byte.
+// The fixtures carry the time they were made, and Envoy runs on the real clock. So each test
+// sets IssueInstant to now and signs the request again with the fixture SP's key. Apart
+// from IssueInstant and the signature values, the XML stays the SP library's, byte for byte.
 
 fn fixture_request_id(name: &str) -> String {
     let manifest: Value = serde_json::from_str(&read_fixture("manifest.json"))
@@ -521,7 +555,7 @@ fn sp_key() -> rsa::RsaPrivateKey {
         .unwrap_or_else(|e| panic!("the fixture SP key does not load: {e}"))
 }
 
-/// A Redirect-binding fixture's query string, made current, with `edit` applied to the XML
+/// Returns a Redirect-binding fixture's query string, made current, with `edit` applied to the XML
 /// before it is encoded and signed. Unsigned fixtures stay unsigned.
 fn redirect_query(name: &str, edit: impl Fn(String) -> String) -> String {
     use std::io::{Read, Write};
@@ -558,7 +592,7 @@ fn redirect_query(name: &str, edit: impl Fn(String) -> String) -> String {
     format!("{query}&Signature={}", url_encode(signature.as_bytes()))
 }
 
-/// A POST-binding fixture's form body, made current, with `edit` applied to the XML before
+/// Returns a POST-binding fixture's form body, made current, with `edit` applied to the XML before
 /// it is signed again (signed fixtures only) and `tamper` after.
 fn post_body(name: &str, edit: impl Fn(String) -> String, tamper: impl Fn(String) -> String) -> String {
     let raw = read_fixture(&format!("{name}.txt"));
@@ -606,7 +640,7 @@ fn post_sso(body: &str, headers: &[(&str, &str)]) -> HttpResponse {
         .unwrap_or_else(|| panic!("no connection to Envoy:\n{}", envoy.log()))
 }
 
-/// Checks a successful answer to the AuthnRequest `fixture`.
+/// Checks a successful response to the AuthnRequest `fixture`.
 fn check_sp_initiated(fixture: &str, response: &HttpResponse) {
     assert_eq!(response.status, 200, "{fixture}: body:\n{}", response.body);
     let form = parse_form(&response.body);
@@ -625,8 +659,8 @@ fn check_sp_initiated(fixture: &str, response: &HttpResponse) {
     assert_eq!(xmlsec_verify(&xml, &cert, &facts.assertion_id), Ok(()), "{fixture}: Assertion signature");
 }
 
-/// Checks that `response` is a signed error Response with `second_level` status answering
-/// `fixture`, and carries no Assertion.
+/// Checks that `response` is a signed error Response to `fixture` with `second_level` status
+/// and no Assertion.
 fn check_error_response(fixture: &str, response: &HttpResponse, second_level: &str) {
     assert_eq!(response.status, 200, "{fixture}: body:\n{}", response.body);
     let form = parse_form(&response.body);

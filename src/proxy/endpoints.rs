@@ -36,7 +36,7 @@ pub struct SamlRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Answers a request to a SAML endpoint. `identity` is called at most once, and only for a
+/// Handles a request to a SAML endpoint. `identity` is called at most once, and only for a
 /// login endpoint whose app exists.
 pub fn handle(
     config: &FilterConfig,
@@ -62,7 +62,7 @@ pub fn handle(
     }
 }
 
-/// The reply to a POST body larger than [`MAX_POST_BODY_BYTES`].
+/// Returns the rejection of a POST body larger than [`MAX_POST_BODY_BYTES`].
 pub fn body_too_large(app: &str) -> Outcome {
     rejected(
         Some(app),
@@ -101,7 +101,7 @@ fn init(
     issue(config, app, &identity, &app.default_acs_url, None, relay_state.as_deref(), platform)
 }
 
-/// SP-initiated login: decode and check the AuthnRequest, then answer it for the user.
+/// SP-initiated login: decode and check the AuthnRequest, then issue the Response to it.
 fn sso(
     config: &FilterConfig,
     app_name: &str,
@@ -143,7 +143,7 @@ fn sso(
         return no_identity(config, app, request.path_and_query, binding == Binding::Post);
     };
     // NOTE: ForceAuthn is accepted but not enforced: the user authenticated with the proxy,
-    // not with this filter. The assertion's AuthnInstant tells the SP when that happened.
+    // not with this filter. The assertion's AuthnInstant gives the SP the time of that login.
     issue(
         config,
         app,
@@ -155,7 +155,7 @@ fn sso(
     )
 }
 
-/// The core's request rules for `app`, at `now`.
+/// Returns the core's request rules for `app` at `now`.
 fn request_policy(config: &FilterConfig, app: &AppConfig, now: time::OffsetDateTime) -> RequestPolicy {
     let idp = &config.saml.idp;
     RequestPolicy {
@@ -173,7 +173,7 @@ fn request_policy(config: &FilterConfig, app: &AppConfig, now: time::OffsetDateT
     }
 }
 
-/// A refused AuthnRequest: why, the SAML status to report, and where an error Response may
+/// A rejected AuthnRequest: why, the SAML status to report, and where an error Response may
 /// go (only to an Issuer and ACS URL the core found trustworthy).
 struct Rejected {
     check: RequestCheck,

@@ -36,7 +36,7 @@ pub fn start() {
     proxy_wasm::set_root_context(|context_id| Box::new(Root { context_id, state: None }));
 }
 
-/// What every request on the worker shares once the configuration is loaded.
+/// The state that every request on the worker shares once the configuration is loaded.
 struct State {
     config: FilterConfig,
     metrics: Metrics,

@@ -1,4 +1,4 @@
-//! What a handled request produced: the reply, and the event that the filter logs and counts.
+//! The result of a handled request: the reply, and the event that the filter logs and counts.
 
 use super::identity::IdentitySourceKind;
 use super::metrics;
@@ -26,7 +26,7 @@ pub enum Event {
         in_response_to: Option<String>,
         source: IdentitySourceKind,
     },
-    /// The request was refused before a Response was built.
+    /// The request was rejected before a Response was built.
     Rejected { app: Option<String>, reason: Rejection, detail: String },
     /// No identity was established; the user got a 401 or a redirect to the login URL.
     NoIdentity { app: String, redirected: bool },
@@ -34,7 +34,7 @@ pub enum Event {
     Failed { app: String, detail: String },
 }
 
-/// Why a request was refused. Each has its own counter.
+/// The reason a request was rejected, with one counter each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     UnknownApp,
@@ -64,7 +64,7 @@ pub enum RequestCheck {
     AuthnContext,
     /// The app requires a signature and the request has none.
     SignatureMissing,
-    /// A signature that is unverifiable, of a refused algorithm, or wrong.
+    /// A signature that is unverifiable, of a rejected algorithm, or wrong.
     Signature,
 }
 
@@ -141,14 +141,14 @@ impl RequestCheck {
 }
 
 impl Rejection {
-    /// Every reason, for defining the counters up front.
+    /// Returns every reason, for defining the counters up front.
     pub fn all() -> Vec<Rejection> {
         let mut all = vec![Self::UnknownApp, Self::MethodNotAllowed, Self::RelayState, Self::BodyTooLarge];
         all.extend(RequestCheck::ALL.into_iter().map(Self::AuthnRequest));
         all
     }
 
-    /// The reason as it appears in logs.
+    /// Returns the reason as it appears in logs.
     pub fn name(self) -> &'static str {
         match self {
             Self::UnknownApp => "unknown_app",
@@ -159,7 +159,7 @@ impl Rejection {
         }
     }
 
-    /// The counter this reason increments.
+    /// Returns the name of the counter this reason increments.
     pub fn metric(self) -> String {
         match self {
             Self::AuthnRequest(check) => metrics::authn_requests_rejected(check.name()),

@@ -298,6 +298,25 @@ impl Drop for Envoy {
     }
 }
 
+/// Runs `envoy --mode validate` on `yaml`, which also loads the filter and runs its
+/// configuration check. Returns Envoy's output, as `Err` when it rejects the configuration.
+pub fn validate(name: &str, yaml: &str) -> Result<String, String> {
+    let dir = scratch_dir(name);
+    let config_path = dir.join("envoy.yaml");
+    std::fs::write(&config_path, yaml).unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
+    let output = Command::new(envoy_binary())
+        .args(["--mode", "validate", "--disable-hot-restart", "--config-path"])
+        .arg(&config_path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run Envoy: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
 fn free_ports() -> (u16, u16) {
     let first = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"));
     let second = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"));
