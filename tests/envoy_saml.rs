@@ -471,8 +471,8 @@ fn issued_response_logged_and_counted() {
     assert!(envoy.counter("edgeidp.config.loaded") >= 1, "config load counter");
 }
 
-/// `envoy/production.yaml` with its CHANGE paths pointed at test files and its plugin
-/// configuration replaced by `plugin_config`.
+/// Returns `envoy/production.yaml` with its CHANGE paths pointed at test files and its
+/// plugin configuration replaced by `plugin_config`.
 fn production_yaml(plugin_config: &Value) -> String {
     let dir = scratch_dir("production-tls");
     let (key, cert) = (dir.join("tls.key.pem"), dir.join("tls.cert.pem"));
@@ -489,6 +489,58 @@ fn production_yaml(plugin_config: &Value) -> String {
     yaml.replace("/etc/edgeidp/tls/fullchain.pem", &cert.display().to_string())
         .replace("/etc/edgeidp/tls/privkey.pem", &key.display().to_string())
         .replace("/etc/edgeidp/edgeidp.wasm", &envoy::wasm_path().display().to_string())
+}
+
+/// Returns `envoy/production.yaml` made runnable on loopback without TLS: its ports moved,
+/// its TLS transport socket removed and its virtual host open to any Host header. Every HTTP
+/// filter stays as shipped.
+fn production_plaintext(port: u16, admin_port: u16, plugin_config: &Value) -> String {
+    let yaml = production_yaml(plugin_config);
+    let tls_start = yaml.find("        - transport_socket:\n").unwrap_or_else(|| panic!("no listener TLS block"));
+    let filters = "          filters:\n";
+    let tls_end = tls_start + yaml[tls_start..].find(filters).unwrap_or_else(|| panic!("no filters after TLS"));
+    let yaml = format!("{}        - filters:\n{}", &yaml[..tls_start], &yaml[tls_end + filters.len()..]);
+    yaml.replacen("address: 0.0.0.0, port_value: 443 }", &format!("address: 127.0.0.1, port_value: {port} }}"), 1)
+        .replacen("port_value: 9901 }", &format!("port_value: {admin_port} }}"), 1)
+        .replacen("domains: [\"idp.example.com\"]", "domains: [\"*\"]", 1)
+}
+
+/// The reference configuration, reading the user also from headers an ext_authz service
+/// would set.
+fn ext_authz_config() -> Value {
+    let mut config = reference_config();
+    config["identity"] = json!({
+        "jwt_authn": {},
+        "ext_authz_headers": {"email": "x-edgeidp-email", "login": "x-edgeidp-login"}
+    });
+    config
+}
+
+#[test]
+fn production_strips_forged_identity_headers() {
+    let envoy = Envoy::start_with("production", &ext_authz_config(), production_plaintext);
+    let headers = [("x-edgeidp-email", "mallory@example.com"), ("x-edgeidp-login", "mallory")];
+    let response = get(&envoy.url("/saml/doximity/init"), &headers).unwrap_or_else(|| panic!("no connection"));
+    assert_eq!(response.status, 401, "body:\n{}", response.body);
+    assert_no_response(&response, "forged ext_authz identity headers");
+}
+
+#[test]
+fn unstripped_identity_headers_would_be_trusted() {
+    // The control for the test above: without the header_mutation filter, the same request
+    // gets a Response for the forged user, so that filter is what protects the deployment.
+    let without_stripping = |port, admin_port, config: &Value| {
+        let yaml = production_plaintext(port, admin_port, config);
+        let start = yaml.find("                  - name: envoy.filters.http.header_mutation").unwrap_or(0);
+        let end = yaml.find("                  - name: envoy.filters.http.jwt_authn").unwrap_or(start);
+        format!("{}{}", &yaml[..start], &yaml[end..])
+    };
+    let envoy = Envoy::start_with("production-unstripped", &ext_authz_config(), without_stripping);
+    let headers = [("x-edgeidp-email", "mallory@example.com"), ("x-edgeidp-login", "mallory")];
+    let response = get(&envoy.url("/saml/doximity/init"), &headers).unwrap_or_else(|| panic!("no connection"));
+    assert_eq!(response.status, 200, "body:\n{}", response.body);
+    let facts = facts(&decode_response(&parse_form(&response.body)));
+    assert_eq!(facts.name_id, "mallory@example.com");
 }
 
 #[test]

@@ -186,13 +186,20 @@ kill "$watcher" 2>/dev/null
 exit "$status""#;
 
 impl Envoy {
-    /// Starts Envoy with `plugin_config` and waits until it serves. Panics with Envoy's log
-    /// if it does not.
+    /// Starts Envoy with `envoy/demo.yaml` and `plugin_config`, and waits until it serves.
+    /// Panics with Envoy's log if it does not.
     pub fn start(name: &str, plugin_config: &Value) -> Envoy {
+        Envoy::start_with(name, plugin_config, render_demo)
+    }
+
+    /// Starts Envoy with the YAML that `render` makes for the listener port, the admin port
+    /// and `plugin_config`, and waits until it serves.
+    pub fn start_with(name: &str, plugin_config: &Value, render: impl Fn(u16, u16, &Value) -> String) -> Envoy {
         let mut last_log = String::new();
         for _ in 0..START_ATTEMPTS {
             let (port, admin_port) = free_ports();
-            let mut envoy = Envoy::spawn(name, port, admin_port, plugin_config.clone());
+            let yaml = render(port, admin_port, plugin_config);
+            let mut envoy = Envoy::spawn(name, port, admin_port, &yaml, plugin_config.clone());
             match envoy.wait_ready() {
                 Ok(()) => return envoy,
                 Err(log) if log.contains("Address already in use") => last_log = log,
@@ -206,7 +213,8 @@ impl Envoy {
     /// has exited. Panics if Envoy starts serving instead.
     pub fn start_rejected(name: &str, plugin_config: Value) -> String {
         let (port, admin_port) = free_ports();
-        let mut envoy = Envoy::spawn(name, port, admin_port, plugin_config);
+        let yaml = render_demo(port, admin_port, &plugin_config);
+        let mut envoy = Envoy::spawn(name, port, admin_port, &yaml, plugin_config);
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = envoy.wrapper.try_wait() {
@@ -221,10 +229,10 @@ impl Envoy {
         panic!("Envoy neither exited nor started within {START_TIMEOUT:?}:\n{}", envoy.log());
     }
 
-    fn spawn(name: &str, port: u16, admin_port: u16, plugin_config: Value) -> Envoy {
+    fn spawn(name: &str, port: u16, admin_port: u16, yaml: &str, plugin_config: Value) -> Envoy {
         let dir = scratch_dir(name);
         let config_path = dir.join("envoy.yaml");
-        std::fs::write(&config_path, render_demo(port, admin_port, &plugin_config))
+        std::fs::write(&config_path, yaml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
 
         let mut wrapper = Command::new("sh")
