@@ -33,9 +33,9 @@ const ASSERTION_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion
 const AUTHN_REQUEST_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest";
 const STATUS_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:status:";
 
-/// Returns the reference deployment (two apps, five attributes, emailAddress NameID), where
-/// `amion` also requires signed AuthnRequests from the fixtures' SP, plus a `sandbox` app
-/// that accepts a RelayState from the query and redirects users without an identity to a
+/// Returns the reference deployment: two apps, five attributes, emailAddress NameID. Its
+/// `amion` app also requires signed AuthnRequests from the fixtures' SP. A third app,
+/// `sandbox`, accepts a RelayState from the query and sends users without an identity to a
 /// login URL.
 fn reference_config() -> Value {
     let attributes = json!([
@@ -434,7 +434,7 @@ fn unknown_app_gets_404() {
 #[test]
 fn wrong_method_gets_405() {
     let envoy = shared();
-    let response = post_form(&envoy.url("/saml/amion/init"), &[], "x=1").unwrap_or_else(|| panic!("no connection"));
+    let response = post_form(&envoy.url("/saml/amion/init"), &[], "x=1").unwrap_or_else(|| panic!("no connection to Envoy"));
     assert_eq!(response.status, 405);
     assert_eq!(response.header("allow"), Some("GET"));
 }
@@ -443,7 +443,7 @@ fn wrong_method_gets_405() {
 fn oversized_post_gets_413() {
     let envoy = shared();
     let body = format!("SAMLRequest={}", "A".repeat(70 * 1024));
-    let response = post_form(&envoy.url("/saml/amion/sso"), &[], &body).unwrap_or_else(|| panic!("no connection"));
+    let response = post_form(&envoy.url("/saml/amion/sso"), &[], &body).unwrap_or_else(|| panic!("no connection to Envoy"));
     assert_eq!(response.status, 413);
 }
 
@@ -505,8 +505,8 @@ fn production_plaintext(port: u16, admin_port: u16, plugin_config: &Value) -> St
         .replacen("domains: [\"idp.example.com\"]", "domains: [\"*\"]", 1)
 }
 
-/// The reference configuration, reading the user also from headers an ext_authz service
-/// would set.
+/// Returns the reference configuration with the user also read from headers that an
+/// ext_authz service would set.
 fn ext_authz_config() -> Value {
     let mut config = reference_config();
     config["identity"] = json!({
@@ -520,7 +520,7 @@ fn ext_authz_config() -> Value {
 fn production_strips_forged_identity_headers() {
     let envoy = Envoy::start_with("production", &ext_authz_config(), production_plaintext);
     let headers = [("x-edgeidp-email", "mallory@example.com"), ("x-edgeidp-login", "mallory")];
-    let response = get(&envoy.url("/saml/doximity/init"), &headers).unwrap_or_else(|| panic!("no connection"));
+    let response = get(&envoy.url("/saml/doximity/init"), &headers).unwrap_or_else(|| panic!("no connection to Envoy"));
     assert_eq!(response.status, 401, "body:\n{}", response.body);
     assert_no_response(&response, "forged ext_authz identity headers");
 }
@@ -537,7 +537,7 @@ fn unstripped_identity_headers_would_be_trusted() {
     };
     let envoy = Envoy::start_with("production-unstripped", &ext_authz_config(), without_stripping);
     let headers = [("x-edgeidp-email", "mallory@example.com"), ("x-edgeidp-login", "mallory")];
-    let response = get(&envoy.url("/saml/doximity/init"), &headers).unwrap_or_else(|| panic!("no connection"));
+    let response = get(&envoy.url("/saml/doximity/init"), &headers).unwrap_or_else(|| panic!("no connection to Envoy"));
     assert_eq!(response.status, 200, "body:\n{}", response.body);
     let facts = facts(&decode_response(&parse_form(&response.body)));
     assert_eq!(facts.name_id, "mallory@example.com");
