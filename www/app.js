@@ -1,5 +1,5 @@
 // The previewer page. It keeps the configuration, the sample profile and the signing key in
-// memory, and asks the WebAssembly core (src/web.rs) for every Response, key and check.
+// memory, and calls the WebAssembly core (src/web.rs) for every Response, key and check.
 // It makes no network request: the Content-Security-Policy in index.html forbids them.
 
 import { referenceConfig, referenceProfile } from './reference.js';
@@ -124,7 +124,7 @@ function setOptional(object, key, value) {
   }
 }
 
-/** The configuration rejects SHA-1 unless the IdP allows it, so choosing it allows it. */
+/** Allows SHA-1 in the IdP section, because the configuration rejects SHA-1 algorithms otherwise. */
 function allowSha1() {
   state.config.idp.allow_legacy_sha1 = true;
   $('idp-allow-sha1').checked = true;

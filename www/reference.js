@@ -1,5 +1,5 @@
 // The reference deployment the page opens with: one SP behind two apps, chosen by their
-// default RelayState, sent the five attributes its setup guide asks an Okta app for.
+// default RelayState, sent the five attributes its setup guide requests from an Okta app.
 
 /** The attribute statements, as the SP's guide lists them: Name, Name Format, Value. */
 const REFERENCE_ATTRIBUTES = [
