@@ -1,6 +1,9 @@
 //! The edgeidp command line: keys, metadata and signed Responses from the same core the
 //! Envoy filter runs.
 
+#[path = "edgeidp/dev_jwt.rs"]
+mod dev_jwt;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,9 +12,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use edgeidp::config::Config;
-use edgeidp::platform::{FixedPlatform, Platform, SystemPlatform};
+use edgeidp::platform::{FixedPlatform, HostPlatform, Platform, SystemPlatform};
 use edgeidp::saml::expression::Profile;
-use edgeidp::saml::{keys, metadata, response};
+use edgeidp::saml::{inspect, keys, metadata, response};
+use edgeidp::scim::{self, ScimGate};
 
 #[derive(Parser)]
 #[command(name = "edgeidp", version, about = "SAML IdP and SCIM gate for Envoy: offline tools")]
@@ -79,6 +83,84 @@ enum Command {
         #[arg(long)]
         base64: bool,
     },
+    /// Check a SAML Response's signatures and conditions and print what it says.
+    Verify {
+        /// The IdP's signing certificate (PEM) whose key must have signed the Response.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// The Response: XML, or the base64 SAMLResponse form value.
+        #[arg(value_name = "FILE")]
+        response: PathBuf,
+        /// The expected Audience (the SP's entity ID).
+        #[arg(long, value_name = "ENTITY_ID")]
+        audience: Option<String>,
+        /// The expected ACS URL (Recipient and Destination).
+        #[arg(long, value_name = "URL")]
+        acs_url: Option<String>,
+        /// The time to check conditions at (RFC 3339); default now.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+        /// Allowed clock skew in seconds.
+        #[arg(long, default_value_t = 180)]
+        skew: u64,
+        /// Accept SHA-1 signatures and digests.
+        #[arg(long)]
+        allow_sha1: bool,
+    },
+    /// Development JWTs for the demo and tests, in place of an OpenID Connect provider.
+    DevJwt {
+        #[command(subcommand)]
+        command: DevJwtCommand,
+    },
+    /// Create a SCIM bearer token and its `scim.tokens` configuration entry. Prints the token
+    /// on the first line of standard output (shown only this once), then the entry, which
+    /// contains the token's SHA-256 digest and never the token.
+    Token {
+        /// The token's id in logs and metrics: letters, digits, '.', '_' or '-'.
+        #[arg(long)]
+        id: String,
+        /// The tenant whose SCIM requests the token authorizes.
+        #[arg(long)]
+        tenant: String,
+        /// Read an existing token (one the application issued) from standard input and
+        /// print only its entry, instead of creating a token.
+        #[arg(long)]
+        stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevJwtCommand {
+    /// Generate an RSA JWT signing key (PKCS#8 PEM) and its JWKS (JSON).
+    Keygen {
+        /// Where to write the private key; created with mode 0600.
+        #[arg(long, value_name = "FILE")]
+        key_out: PathBuf,
+        /// Where to write the JWKS that Envoy's jwt_authn verifies tokens with.
+        #[arg(long, value_name = "FILE")]
+        jwks_out: PathBuf,
+    },
+    /// Print the JWKS (JSON) for an existing RSA private key.
+    Jwks {
+        /// The RSA private key, PKCS#8 or PKCS#1 PEM.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Print an RS256 JWT with the given claims, signed with the key.
+    Mint {
+        /// The RSA private key, PKCS#8 or PKCS#1 PEM.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The claims, a JSON object such as {"iss": "…", "aud": "…", "email": "…"}.
+        #[arg(long, value_name = "JSON")]
+        claims: String,
+        /// Seconds from the issue time to `exp`, unless the claims set `exp`.
+        #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
+        expires_in: i64,
+        /// Issue time (RFC 3339) for `iat`; default now. A past time makes an expired token.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -135,7 +217,10 @@ fn run(cli: Cli) -> Result<(), String> {
                     let mut platform = FixedPlatform::new(now, parse_seed(&seed)?);
                     response::build_response(&config.idp, &login, &mut platform)
                 }
-                None => response::build_response(&config.idp, &login, &mut SystemPlatform::new()),
+                None => {
+                    let mut platform = HostPlatform { now, rng: rand_core::OsRng };
+                    response::build_response(&config.idp, &login, &mut platform)
+                }
             }
             .map_err(|e| e.to_string())?;
             if base64 {
@@ -145,6 +230,139 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::DevJwt { command } => run_dev_jwt(command),
+        Command::Verify { cert, response, audience, acs_url, now, skew, allow_sha1 } => {
+            let now = parse_now(now.as_deref())?;
+            let pem = std::fs::read_to_string(&cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+            let certificate = keys::X509::from_pem(&pem).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let text = std::fs::read_to_string(&response)
+                .map_err(|e| format!("cannot read {}: {e}", response.display()))?;
+            let xml = decode_response_text(&text)?;
+            let expected = inspect::Expectations {
+                audience: audience.as_deref(),
+                acs_url: acs_url.as_deref(),
+                allowed_skew_seconds: skew,
+                allow_sha1,
+            };
+            let report = inspect::inspect_response(&xml, certificate.public_key(), now, &expected)
+                .map_err(|e| e.to_string())?;
+            print_report(&report);
+            if report.checks.iter().all(|c| c.passed) {
+                Ok(())
+            } else {
+                Err("one or more checks failed".to_owned())
+            }
+        }
+        Command::Token { id, tenant, stdin } => {
+            let (token, digest) = if stdin {
+                let token = read_token_from_stdin()?;
+                let digest = scim::TokenDigest::of_token(&token).to_hex();
+                (None, digest)
+            } else {
+                let (token, digest) = scim::generate_token(SystemPlatform::new().rng());
+                (Some(token), digest)
+            };
+            let entry = scim::token_config_entry(&id, &tenant, &digest);
+            check_token_entry(&entry)?;
+            if let Some(token) = token {
+                println!("{token}");
+                eprintln!("edgeidp: the line above is the token; it is shown only this once");
+            }
+            println!("{entry}");
+            Ok(())
+        }
+    }
+}
+
+fn run_dev_jwt(command: DevJwtCommand) -> Result<(), String> {
+    let mut platform = SystemPlatform::new();
+    match command {
+        DevJwtCommand::Keygen { key_out, jwks_out } => {
+            let now = platform.now();
+            let generated = keys::generate_self_signed(2048, "edgeidp development JWT signer", now, 365, platform.rng())
+                .map_err(|e| e.to_string())?;
+            let key = keys::private_key_from_pem(&generated.private_key_pem).map_err(|e| e.to_string())?;
+            write_private(&key_out, &generated.private_key_pem)?;
+            std::fs::write(&jwks_out, dev_jwt::jwks(&key))
+                .map_err(|e| format!("cannot write {}: {e}", jwks_out.display()))?;
+            eprintln!("wrote {} and {}", key_out.display(), jwks_out.display());
+            Ok(())
+        }
+        DevJwtCommand::Jwks { key } => {
+            println!("{}", dev_jwt::jwks(&load_private_key(&key)?));
+            Ok(())
+        }
+        DevJwtCommand::Mint { key, claims, expires_in, now } => {
+            let now = parse_now(now.as_deref())?;
+            let claims = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&claims)
+                .map_err(|e| format!("--claims is not a JSON object: {e}"))?;
+            let token = dev_jwt::mint(load_private_key(&key)?, claims, now, expires_in, platform.rng())?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn load_private_key(path: &PathBuf) -> Result<rsa::RsaPrivateKey, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
+    keys::private_key_from_pem(&pem).map_err(|e| format!("key {}: {e}", path.display()))
+}
+
+fn read_token_from_stdin() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+    let token = text.trim();
+    let header = format!("Bearer {token}");
+    scim::token::bearer_token(&[header.as_str()])
+        .map(str::to_owned)
+        .map_err(|reason| format!("standard input is not a usable bearer token: {}", reason.detail()))
+}
+
+/// Validates the entry as the filter will, so that a bad id or tenant fails now.
+fn check_token_entry(entry: &str) -> Result<(), String> {
+    let entry: serde_json::Value = serde_json::from_str(entry).map_err(|e| e.to_string())?;
+    let section = serde_json::json!({ "tokens": [entry] });
+    ScimGate::from_config(&section, OffsetDateTime::now_utc()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Accepts the Response as XML or as the base64 form value (whitespace ignored).
+fn decode_response_text(text: &str) -> Result<String, String> {
+    use base64::Engine;
+    let trimmed = text.trim();
+    if trimmed.starts_with('<') {
+        return Ok(trimmed.to_owned());
+    }
+    let compact: String = trimmed.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("the Response is neither XML nor base64: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "the base64 Response does not decode to UTF-8 XML".to_owned())
+}
+
+fn print_report(report: &inspect::ResponseReport) {
+    let signature = |check: &Option<inspect::SignatureCheck>| match check {
+        Some(inspect::SignatureCheck::Valid { algorithm }) => format!("valid ({algorithm})"),
+        Some(inspect::SignatureCheck::Absent) => "absent".to_owned(),
+        Some(inspect::SignatureCheck::Invalid { reason }) => format!("INVALID: {reason}"),
+        None => "no Assertion".to_owned(),
+    };
+    let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(absent)".to_owned());
+    println!("Response signature:  {}", signature(&report.response_signature));
+    println!("Assertion signature: {}", signature(&report.assertion_signature));
+    println!("Issuer:        {}", show(&report.issuer));
+    println!("Destination:   {}", show(&report.destination));
+    println!("InResponseTo:  {}", show(&report.in_response_to));
+    println!("NameID:        {} ({})", show(&report.name_id), show(&report.name_id_format));
+    println!("Audience:      {}", report.audiences.join(", "));
+    println!("Recipient:     {}", show(&report.recipient));
+    println!("NotBefore:     {}", show(&report.not_before));
+    println!("NotOnOrAfter:  {}", show(&report.not_on_or_after));
+    for attribute in &report.attributes {
+        println!("Attribute {:?}: {:?}", attribute.name, attribute.values);
+    }
+    for check in &report.checks {
+        println!("[{}] {}: {}", if check.passed { "ok" } else { "FAILED" }, check.name, check.detail);
     }
 }
 

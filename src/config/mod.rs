@@ -15,6 +15,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub use app::{AppConfig, AttributeConfig, MissingValue, NameFormat, NameIdConfig, NameIdFormat, SignWhat};
+pub use app::MAX_RELAY_STATE_BYTES;
 pub use error::{index, join, ConfigError, ConfigErrorKind, ConfigWarning};
 pub use idp::IdpConfig;
 
