@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsError;
 
 use crate::platform::SystemPlatform;
-use crate::preview::{self, KeyRequest, PreviewError, PreviewRequest};
+use crate::preview::{self, InspectRequest, KeyRequest, PreviewError, PreviewRequest};
 
 /// Builds and signs a Response and describes it. Takes a `PreviewRequest` as JSON and returns
 /// a `Preview` as JSON.
@@ -25,6 +25,14 @@ pub fn preview(request: &str) -> Result<String, JsError> {
 pub fn generate_key(request: &str) -> Result<String, JsError> {
     let request: KeyRequest = parse_request("key generation", request)?;
     to_json(preview::generate_key(&request, &mut SystemPlatform::new()))
+}
+
+/// Decodes a pasted SAMLResponse or AuthnRequest and checks it with the core verifier and
+/// AuthnRequest decoder. Takes an `InspectRequest` as JSON and returns an `Inspection` as JSON.
+#[wasm_bindgen]
+pub fn inspect(request: &str) -> Result<String, JsError> {
+    let request: InspectRequest = parse_request("inspect", request)?;
+    to_json(preview::inspect(&request))
 }
 
 /// Describes a PEM certificate (expiry and key size) as JSON.

@@ -432,7 +432,7 @@ function renderPreview(preview) {
   renderSizes(preview.sizes);
   const nameId = preview.name_id;
   $('sp-name-id').textContent = nameId ? `NameID: ${nameId.value} (${nameId.format})` : 'No NameID.';
-  renderSpAttributes(preview.attributes);
+  renderAttributeRows('sp-attributes', preview.attributes);
   $('response-xml').textContent = preview.xml;
   $('response-readable').textContent = preview.readable_xml;
   $('response-base64').textContent = preview.base64;
@@ -481,7 +481,8 @@ function renderSizes(sizes) {
   $('sizes').replaceChildren(...nodes);
 }
 
-function renderSpAttributes(attributes) {
+/** Fills the table `tableId` with one row per attribute: name, NameFormat and values. */
+function renderAttributeRows(tableId, attributes) {
   const rows = attributes.map((attribute) => {
     const row = document.createElement('tr');
     for (const text of [attribute.name, attribute.name_format ?? '(none)', attribute.values.join(', ')]) {
@@ -491,7 +492,7 @@ function renderSpAttributes(attributes) {
     }
     return row;
   });
-  $('sp-attributes').tBodies[0].replaceChildren(...rows);
+  $(tableId).tBodies[0].replaceChildren(...rows);
 }
 
 // ---- Inspect ----
@@ -503,14 +504,69 @@ function wireInspect() {
   $('inspect-run').addEventListener('click', runInspect);
 }
 
+/** Inspects the pasted message; `#inspect[data-generation]` counts finished runs for tests. */
 function runInspect() {
-  setStatus('inspect-error', '');
   if (!core) {
     return;
   }
-  if (typeof core.inspect !== 'function') {
-    setStatus('inspect-error', 'This build has no message inspector yet.');
-    return;
+  clearInspection();
+  const request = {
+    message: $('inspect-input').value,
+    certificate_pem: $('inspect-certificate').value.trim() || null,
+    now: new Date().toISOString(),
+    config: state.config,
+    app: state.app,
+  };
+  try {
+    const inspection = JSON.parse(core.inspect(JSON.stringify(request)));
+    renderInspection(inspection);
+    useRequestedFormat(inspection.requested_name_id_format);
+  } catch (error) {
+    setStatus('inspect-error', error.message);
+  }
+  const section = $('inspect');
+  section.dataset.generation = String(Number(section.dataset.generation) + 1);
+}
+
+function clearInspection() {
+  for (const id of ['inspect-error', 'inspect-summary', 'inspect-checks', 'inspect-fields', 'inspect-unverified', 'inspect-readable']) {
+    $(id).replaceChildren();
+  }
+  $('inspect-attributes').tBodies[0].replaceChildren();
+}
+
+function renderInspection(inspection) {
+  $('inspect-summary').textContent = inspection.headline;
+  $('inspect-checks').replaceChildren(...inspection.checks.map((check) => {
+    const item = document.createElement('li');
+    item.className = check.passed ? 'passed' : 'failed';
+    item.textContent = `${check.name}: ${check.passed ? 'passed' : 'failed'}: ${check.detail}`;
+    return item;
+  }));
+  $('inspect-fields').replaceChildren(...inspection.fields.flatMap((field) => {
+    const term = document.createElement('dt');
+    term.textContent = field.label;
+    const value = document.createElement('dd');
+    value.textContent = field.value;
+    return [term, value];
+  }));
+  renderAttributeRows('inspect-attributes', inspection.attributes);
+  if (inspection.kind === 'response' && !inspection.content_verified) {
+    setStatus('inspect-unverified', 'No valid signature covers these fields and attributes: an SP must not trust them.');
+  }
+  $('inspect-readable').textContent = inspection.readable_xml;
+}
+
+/**
+ * Copies an AuthnRequest's NameIDPolicy Format into the preview's "NameID format the SP
+ * requests", so the preview warns when the app sends another one.
+ */
+function useRequestedFormat(uri) {
+  const name = uri?.split(':').pop();
+  const select = $('requested-format');
+  if (name && Array.from(select.options).some((option) => option.value === name)) {
+    select.value = name;
+    schedulePreview(0);
   }
 }
 

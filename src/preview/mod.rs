@@ -5,8 +5,8 @@
 //! Given the same configuration, profile, time and seed, [`preview`] signs the same bytes as
 //! `edgeidp sign --now --seed`: both use [`FixedPlatform`] and [`response::build_response`].
 
+pub mod inspect;
 pub mod pretty;
-pub mod read;
 pub mod warnings;
 
 use serde::{Deserialize, Serialize};
@@ -16,11 +16,12 @@ use time::OffsetDateTime;
 use crate::config::{Config, ConfigError, NameIdFormat};
 use crate::platform::{FixedPlatform, HostPlatform, Platform};
 use crate::saml::expression::Profile;
+use crate::saml::inspect::{inspect_response, Expectations, InspectedAttribute, ResponseReport};
 use crate::saml::keys::{self, X509};
 use crate::saml::post_form::post_form;
 use crate::saml::response::{self, format_instant, Login, ResponseError};
 
-pub use read::{SpAttribute, SpNameId};
+pub use inspect::{inspect, InspectRequest, Inspection};
 pub use warnings::Warning;
 
 /// A preview request: a whole filter configuration, one of its apps, and a user.
@@ -63,7 +64,7 @@ pub struct Preview {
     pub readable_xml: String,
     /// The `SAMLResponse` form value.
     pub base64: String,
-    /// The Subject's NameID, read back from `xml`.
+    /// The Subject's NameID, read back from `xml` after verifying its signatures.
     pub name_id: Option<SpNameId>,
     /// The attributes, read back from `xml` as an SP reads them.
     pub attributes: Vec<SpAttribute>,
@@ -79,6 +80,28 @@ pub struct Preview {
     pub response_id: String,
     pub issue_instant: String,
     pub not_on_or_after: String,
+}
+
+/// One `saml:Attribute` as the SP's attribute map reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpAttribute {
+    pub name: String,
+    /// The NameFormat URI, or `None` when the attribute carries none.
+    pub name_format: Option<String>,
+    pub values: Vec<String>,
+}
+
+impl From<InspectedAttribute> for SpAttribute {
+    fn from(attribute: InspectedAttribute) -> Self {
+        Self { name: attribute.name, name_format: attribute.name_format, values: attribute.values }
+    }
+}
+
+/// The Subject's NameID and its Format URI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpNameId {
+    pub value: String,
+    pub format: Option<String>,
 }
 
 /// Sizes in bytes of what goes over the wire.
@@ -174,6 +197,7 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
     .map_err(PreviewError::Response)?;
 
     let document = roxmltree::Document::parse(&issued.xml).map_err(|e| PreviewError::Output(e.to_string()))?;
+    let report = read_back(&issued.xml, &config, &request.app, &acs_url, now)?;
     let base64 = issued.base64();
     let relay_state = request.relay_state.clone().or_else(|| app.default_relay_state.clone());
     let form = post_form(&acs_url, "SAMLResponse", &base64, relay_state.as_deref());
@@ -184,12 +208,13 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
         omitted_attributes: &issued.omitted_attributes,
         requested_name_id_format,
         now,
+        read_back: &report,
     };
 
     Ok(Preview {
         readable_xml: pretty::indent(&document),
-        name_id: read::name_id(&document),
-        attributes: read::attributes(&document),
+        name_id: report.name_id.clone().map(|value| SpNameId { value, format: report.name_id_format.clone() }),
+        attributes: report.attributes.clone().into_iter().map(SpAttribute::from).collect(),
         sizes: Sizes {
             xml: issued.xml.len(),
             base64: base64.len(),
@@ -208,6 +233,19 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
         base64,
         xml: issued.xml,
     })
+}
+
+/// Reads the signed Response back with the core verifier, as the SP would, checking its
+/// signatures against the IdP certificate and its audience and recipient against the app.
+fn read_back(xml: &str, config: &Config, app: &str, acs_url: &str, now: OffsetDateTime) -> Result<ResponseReport, PreviewError> {
+    let sp_entity_id = config.app(app).map(|app| app.sp_entity_id.as_str());
+    let expected = Expectations {
+        audience: sp_entity_id,
+        acs_url: Some(acs_url),
+        allowed_skew_seconds: 0,
+        allow_sha1: config.idp.allow_legacy_sha1,
+    };
+    inspect_response(xml, config.idp.certificate.public_key(), now, &expected).map_err(|e| PreviewError::Output(e.to_string()))
 }
 
 /// Parameters of a new signing key.

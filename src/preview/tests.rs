@@ -5,11 +5,11 @@ use time::macros::datetime;
 
 use super::*;
 
-const NOW: &str = "2026-01-02T03:04:05Z";
-const SEED: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+pub(crate) const NOW: &str = "2026-01-02T03:04:05Z";
+pub(crate) const SEED: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// Returns one key shared by every test, because RSA key generation is slow in debug builds.
-fn key() -> &'static NewKey {
+pub(crate) fn key() -> &'static NewKey {
     static KEY: OnceLock<NewKey> = OnceLock::new();
     KEY.get_or_init(|| {
         let mut platform = FixedPlatform::new(datetime!(2026-01-01 00:00 UTC), [7; 32]);
@@ -18,7 +18,7 @@ fn key() -> &'static NewKey {
     })
 }
 
-fn config() -> serde_json::Value {
+pub(crate) fn config() -> serde_json::Value {
     let key = key();
     json!({
         "idp": {
@@ -41,7 +41,7 @@ fn config() -> serde_json::Value {
     })
 }
 
-fn request() -> PreviewRequest {
+pub(crate) fn request() -> PreviewRequest {
     PreviewRequest {
         config: config(),
         app: "amion".into(),

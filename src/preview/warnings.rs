@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{AppConfig, ConfigWarning, IdpConfig, NameIdFormat};
 use crate::saml::algorithm::{DigestAlgorithm, SignatureAlgorithm};
+use crate::saml::inspect::ResponseReport;
 use crate::saml::response::format_instant;
 
 /// The RelayState size that SAML 2.0 Bindings (section 3.5.3) lets an SP assume: an SP may
@@ -32,6 +33,8 @@ pub struct Context<'a> {
     pub omitted_attributes: &'a [String],
     pub requested_name_id_format: Option<NameIdFormat>,
     pub now: OffsetDateTime,
+    /// The signed Response as the core verifier read it back.
+    pub read_back: &'a ResponseReport,
 }
 
 /// Returns the configuration's own warnings followed by those about this Response.
@@ -47,6 +50,7 @@ pub fn collect(context: &Context<'_>, config_warnings: &[ConfigWarning]) -> Vec<
     warnings.extend(name_id_format(context, &app_path));
     warnings.extend(sha1(context, &app_path));
     warnings.extend(certificate_expiring(context));
+    warnings.extend(failed_read_back(context));
     warnings
 }
 
@@ -147,4 +151,20 @@ fn certificate_expiring(context: &Context<'_>) -> Vec<Warning> {
         });
     }
     warnings
+}
+
+/// Reports any check the previewer's own Response failed when read back: a signature that
+/// does not verify, or conditions, audience or recipient the SP would reject.
+fn failed_read_back(context: &Context<'_>) -> Vec<Warning> {
+    context
+        .read_back
+        .checks
+        .iter()
+        .filter(|check| !check.passed)
+        .map(|check| Warning {
+            code: "read_back",
+            field: check.name.to_owned(),
+            message: format!("the SP would reject this Response: {}", check.detail),
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { deflateRawSync } from 'node:zlib';
 
 import { referenceConfig } from '../../www/reference.js';
 import {
@@ -211,6 +212,73 @@ test('previewer output equals the filter', { skip: !FILTER_SIGN && 'EDGEIDP_FILT
     const previewed = await previewForParity(page, directory);
     const signed = await runProgram(FILTER_SIGN, previewed.signArgs);
     assert.equal(previewed.xml, signed.trimEnd(), 'the previewer and the filter must sign the same bytes');
+  });
+});
+
+/** Pastes `message` and `certificate` into Inspect, runs it, and returns the headline. */
+async function inspectMessage(page, message, certificate) {
+  await page.fill('#inspect-input', message);
+  await page.fill('#inspect-certificate', certificate);
+  const generation = Number(await page.getAttribute('#inspect', 'data-generation'));
+  await page.click('#inspect-run');
+  await page.waitForFunction((after) => Number(document.getElementById('inspect').dataset.generation) > after, generation);
+  return page.textContent('#inspect-summary');
+}
+
+/** Signs a Response for the reference amion app with the command line, at the current time. */
+async function cliResponse(page, directory, extraArgs = []) {
+  const configPath = await referenceConfigFile(directory);
+  const profilePath = writeJson(directory, 'profile.json', JSON.parse(await page.inputValue('#profile-json')));
+  const certificate = JSON.parse(readFileSync(configPath, 'utf8')).idp.certificate_pem;
+  const response = await runCli(['sign', '--config', configPath, '--app', 'amion', '--user', profilePath, ...extraArgs]);
+  return { response: response.trimEnd(), certificate };
+}
+
+test('command line response inspects as signature valid', async () => {
+  await withPage('inspect-valid', async ({ page, directory }) => {
+    const { response, certificate } = await cliResponse(page, directory, ['--base64']);
+    const headline = await inspectMessage(page, response, certificate);
+    assert.match(headline, /^Response: signature valid \(rsa-sha256 with sha256 digest\)$/);
+    assert.deepEqual(await page.$$eval('#inspect-checks li.failed', (items) => items.map((item) => item.textContent)), []);
+    const checks = await page.$$eval('#inspect-checks li', (items) => items.map((item) => item.textContent.split(':')[0]));
+    assert.deepEqual(checks, ['signature', 'status', 'not before', 'not on or after', 'audience', 'recipient', 'destination']);
+    const names = await page.$$eval('#inspect-attributes tbody tr', (rows) => rows.map((row) => row.cells[0].textContent));
+    assert.deepEqual(names, REFERENCE_ATTRIBUTE_NAMES);
+    assert.equal(await page.textContent('#inspect-unverified'), '');
+  });
+});
+
+test('one changed character inspects as invalid', async () => {
+  await withPage('inspect-invalid', async ({ page, directory }) => {
+    const { response, certificate } = await cliResponse(page, directory);
+    const changed = response.replace('>Charge Nurse<', '>Charge Nursf<');
+    assert.notEqual(changed, response, 'the test must change one character');
+    const headline = await inspectMessage(page, changed, certificate);
+    assert.match(headline, /^Response: signature invalid: the digest of the element with ID "_[0-9a-f]+" does not match: its content was changed$/);
+    const failed = await page.$$eval('#inspect-checks li.failed', (items) => items.map((item) => item.textContent));
+    assert.equal(failed.length, 1);
+    assert.match(failed[0], /^signature: failed: no verified signature covers the Assertion/);
+    assert.match(await page.textContent('#inspect-unverified'), /an SP must not trust them/);
+  });
+});
+
+test('authn request url sets the requested format', async () => {
+  await withPage('inspect-authn-request', async ({ page }) => {
+    const request = '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+      + 'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_browser1" Version="2.0" '
+      + `IssueInstant="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" `
+      + 'AssertionConsumerServiceURL="https://sp.example.com/saml/acs">'
+      + '<saml:Issuer>https://sp.example.com/saml/metadata</saml:Issuer>'
+      + '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/></samlp:AuthnRequest>';
+    const value = encodeURIComponent(deflateRawSync(request).toString('base64'));
+    const url = `https://idp.example.com/saml/amion/sso?SAMLRequest=${value}&RelayState=xyz`;
+
+    const previewState = await afterPreview(page, () => inspectMessage(page, url, ''));
+    assert.equal(previewState, 'ready', 'the requested format must refresh the preview');
+    assert.match(await page.textContent('#inspect-summary'), /^AuthnRequest: rejected: NameIDPolicy Format "urn:oasis:names:tc:SAML:2\.0:nameid-format:persistent" is not supported/);
+    assert.match(await page.textContent('#inspect-fields'), /RelayStatexyz/);
+    assert.equal(await page.inputValue('#requested-format'), 'persistent');
+    assert.match(await page.textContent('#warnings li[data-code="name_id_format"]'), /requests NameID format/);
   });
 });
 
