@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::config::{Config, ConfigError, NameIdFormat};
+use crate::config::{AppConfig, Config, ConfigError, NameIdFormat};
 use crate::platform::{FixedPlatform, HostPlatform, Platform};
 use crate::saml::expression::Profile;
 use crate::saml::inspect::{inspect_response, Expectations, InspectedAttribute, ResponseReport};
 use crate::saml::keys::{self, X509};
 use crate::saml::post_form::post_form;
-use crate::saml::response::{self, format_instant, Login, ResponseError};
+use crate::saml::response::{self, format_instant, IssuedResponse, Login, ResponseError};
 
 pub use inspect::{inspect, InspectRequest, Inspection};
 pub use warnings::Warning;
@@ -213,8 +213,8 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
 
     Ok(Preview {
         readable_xml: pretty::indent(&document),
-        name_id: report.name_id.clone().map(|value| SpNameId { value, format: report.name_id_format.clone() }),
-        attributes: report.attributes.clone().into_iter().map(SpAttribute::from).collect(),
+        name_id: sent_name_id(&report, &issued),
+        attributes: sent_attributes(&report, &issued, app),
         sizes: Sizes {
             xml: issued.xml.len(),
             base64: base64.len(),
@@ -246,6 +246,33 @@ fn read_back(xml: &str, config: &Config, app: &str, acs_url: &str, now: OffsetDa
         allow_sha1: config.idp.allow_legacy_sha1,
     };
     inspect_response(xml, config.idp.certificate.public_key(), now, &expected).map_err(|e| PreviewError::Output(e.to_string()))
+}
+
+/// Returns the NameID as the SP reads it. An Assertion encrypted for the SP cannot be read back
+/// here, so for one the NameID is returned as it was built before encryption.
+fn sent_name_id(report: &ResponseReport, issued: &IssuedResponse) -> Option<SpNameId> {
+    if report.encrypted {
+        return Some(SpNameId { value: issued.name_id.clone(), format: Some(issued.name_id_format.uri().to_owned()) });
+    }
+    let value = report.name_id.clone()?;
+    Some(SpNameId { value, format: report.name_id_format.clone() })
+}
+
+/// Returns the attributes as the SP reads them, or as built before encryption (see
+/// [`sent_name_id`]).
+fn sent_attributes(report: &ResponseReport, issued: &IssuedResponse, app: &AppConfig) -> Vec<SpAttribute> {
+    if !report.encrypted {
+        return report.attributes.iter().cloned().map(SpAttribute::from).collect();
+    }
+    issued
+        .attributes
+        .iter()
+        .map(|(name, values)| SpAttribute {
+            name: name.clone(),
+            name_format: app.attributes.iter().find(|a| &a.name == name).map(|a| a.name_format.uri().to_owned()),
+            values: values.clone(),
+        })
+        .collect()
 }
 
 /// Parameters of a new signing key.

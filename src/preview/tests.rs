@@ -225,3 +225,17 @@ fn certificate_info_reads_expiry() {
     assert_eq!(info.not_after, "2027-01-01T00:00:00Z");
     assert_eq!(info.modulus_bits, 2048);
 }
+
+#[test]
+fn preview_encrypted_shows_sent_attributes() {
+    let mut encrypted = request();
+    encrypted.config["apps"]["amion"]["encryption"] = json!({
+        "certificate_pem": include_str!("../../tests/fixtures/keys/sp.cert.pem"),
+    });
+    let preview = preview(&encrypted).unwrap();
+    assert!(preview.xml.contains("<saml:EncryptedAssertion"), "the app encrypts");
+    assert!(!preview.xml.contains("jane@example.com"), "the NameID must not appear in clear");
+    assert_eq!(preview.attributes.len(), 2);
+    assert_eq!(preview.name_id.as_ref().unwrap().value, "jane@example.com");
+    assert_eq!(codes(&preview), ["encrypted"]);
+}

@@ -154,8 +154,16 @@ fn certificate_expiring(context: &Context<'_>) -> Vec<Warning> {
 }
 
 /// Reports any check the previewer's own Response failed when read back: a signature that
-/// does not verify, or conditions, audience or recipient the SP would reject.
+/// does not verify, or conditions, audience or recipient the SP would reject. An encrypted
+/// Assertion cannot be read back without the SP's private key, so it gets a note instead.
 fn failed_read_back(context: &Context<'_>) -> Vec<Warning> {
+    if context.read_back.encrypted {
+        return vec![Warning {
+            code: "encrypted",
+            field: format!("apps.{}.encryption", context.app.name),
+            message: "the Assertion is encrypted for the SP, so the NameID and attributes shown are those built before encryption, not read back from the Response".to_owned(),
+        }];
+    }
     context
         .read_back
         .checks
