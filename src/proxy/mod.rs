@@ -2,7 +2,7 @@
 //!
 //! The root context parses the plugin configuration once per worker ([`FilterConfig`]); each
 //! request gets an HTTP context that routes on `:path` ([`routing`]), reads the identity
-//! that Envoy's own authentication established ([`identity`]), and answers the SAML
+//! that Envoy's own authentication established ([`identity`]), and serves the SAML
 //! endpoints itself ([`endpoints`]). Only [`host`] touches proxy-wasm, and it is built for
 //! `wasm32` alone, so everything else is tested natively.
 
