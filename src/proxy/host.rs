@@ -176,8 +176,8 @@ impl HttpContext for Http {
             self.send(Reply::text(503, "The identity provider is not configured."));
             return Action::Pause;
         };
-        let method = self.get_http_request_header(":method").unwrap_or_default();
-        let path_and_query = self.get_http_request_header(":path").unwrap_or_default();
+        let method = self.request_header_lossy(":method");
+        let path_and_query = self.request_header_lossy(":path");
         let split = PathAndQuery::split(&path_and_query);
 
         match route(&state.config.saml.saml_prefix, &method, split.path) {
@@ -275,10 +275,25 @@ struct RequestHost<'a>(&'a Http);
 
 impl IdentityHost for RequestHost<'_> {
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        self.0.get_property(path.to_vec())
+        // Not the SDK's `Context::get_property`, which panics on SerializationFailure: Envoy
+        // 1.40 returns that for a JSON null in dynamic metadata, such as a JWT claim of null.
+        hostcalls::get_property(path.to_vec()).ok().flatten()
     }
 
+    /// Returns a header that is valid UTF-8. Envoy passes bytes 0x80 to 0xFF in header values
+    /// through, on which the SDK's `get_http_request_header` panics; such a value reads as
+    /// absent, so it never becomes part of an identity.
     fn request_header(&self, name: &str) -> Option<String> {
-        self.0.get_http_request_header(name)
+        self.0.get_http_request_header_bytes(name).and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+}
+
+impl Http {
+    /// Returns a request header with any invalid UTF-8 replaced by U+FFFD, or "" when absent.
+    /// Routing reads `:method` and `:path` this way, so an undecodable path is routed (to a
+    /// 404 or a pass-through) instead of panicking in the SDK.
+    fn request_header_lossy(&self, name: &str) -> String {
+        let bytes = self.get_http_request_header_bytes(name).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
