@@ -9,10 +9,12 @@ mod support;
 
 use base64::Engine as _;
 use edgeidp::platform::{FixedPlatform, HostPlatform, Platform};
+use edgeidp::saml::algorithm::SignatureAlgorithm;
 use edgeidp::saml::post_form::{post_form, POST_FORM_HEADERS};
 use edgeidp::saml::response::{build_response, IssuedResponse, Login};
+use edgeidp::saml::signer::{RsaCrateSigner, Signer};
 use host::abi::status;
-use host::{Callback, Flow, Host, LogLevel, Request, Vm};
+use host::{Callback, Flow, Host, LogLevel, Outcome, Request, Vm};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore, SeedableRng};
 use serde_json::{json, Value};
@@ -330,16 +332,6 @@ fn post_body_buffered_until_end() {
 }
 
 #[test]
-fn sp_initiated_unsupported_501() {
-    let (host, mut vm) = reference();
-    let redirect = vm.request(&Request::get("/saml/amion/sso?SAMLRequest=abc").jwt_payload(&reference_claims()));
-    let post = vm.request(&Request::post("/saml/amion/sso").body("SAMLRequest=abc").jwt_payload(&reference_claims()));
-    assert_eq!(redirect.status(), Some(501));
-    assert_eq!(post.status(), Some(501));
-    assert_eq!(host.counter("edgeidp.saml.requests_rejected.unsupported"), 2);
-}
-
-#[test]
 fn no_identity_401() {
     let (host, mut vm) = reference();
     let outcome = vm.request(&Request::get("/saml/amion/init"));
@@ -410,6 +402,267 @@ fn unconfigured_vm_fails_closed_503() {
     assert!(!vm.configure("{}"));
     let outcome = vm.request(&Request::get("/saml/metadata"));
     assert_eq!(outcome.status(), Some(503));
+}
+
+// SP-initiated login with the AuthnRequest fixtures that pysaml2 and python3-saml made.
+// The host's clock is set to just after the fixtures' IssueInstant, so the SP libraries'
+// requests and signatures are used byte for byte.
+
+/// The fixtures' SP, ACS URL and IdP base URL (their Destination names it).
+const FIXTURE_SP: &str = "https://sp.example.test/metadata";
+const FIXTURE_ACS_URL: &str = "https://sp.example.test/acs";
+const FIXTURE_BASE_URL: &str = "http://127.0.0.1:10000";
+/// Ten seconds after the fixtures' IssueInstant.
+const FIXTURE_NOW: OffsetDateTime = time::macros::datetime!(2026-12-04 20:49:17 UTC);
+const AMION_RELAY_STATE: &str = r#"{"redirect_to":"https://www.amion.com/organizations"}"#;
+
+/// Returns the reference configuration with amion serving the fixtures' SP, which signs its
+/// AuthnRequests.
+fn sp_initiated_config() -> Value {
+    reference_with(|c| {
+        c["idp"]["base_url"] = json!(FIXTURE_BASE_URL);
+        let amion = &mut c["apps"]["amion"];
+        amion["sp_entity_id"] = json!(FIXTURE_SP);
+        amion["acs_urls"] = json!([FIXTURE_ACS_URL]);
+        amion["authn_requests_signed"] = json!(true);
+        amion["sp_certificate_pem"] = json!(read_fixture("authn_requests/sp.cert.pem"));
+    })
+}
+
+fn sp_initiated() -> (Host, Vm) {
+    let (host, vm) = configured(&sp_initiated_config());
+    host.set_time(FIXTURE_NOW);
+    (host, vm)
+}
+
+fn fixture(name: &str) -> String {
+    read_fixture(&format!("authn_requests/{name}.txt")).trim().to_owned()
+}
+
+fn fixture_request_id(name: &str) -> String {
+    let manifest: Value =
+        serde_json::from_str(&read_fixture("authn_requests/manifest.json")).expect("manifest.json is JSON");
+    manifest[name]["id"].as_str().unwrap_or_else(|| panic!("no id for {name} in manifest.json")).to_owned()
+}
+
+/// Returns the request to the SSO endpoint for fixture `name`: a GET with its query for the
+/// Redirect binding, a POST with its form body for the POST binding.
+fn sso_request(name: &str, query_or_body: &str) -> Request {
+    let request = if name.contains("-redirect-") {
+        Request::get(&format!("/saml/amion/sso?{query_or_body}"))
+    } else {
+        Request::post("/saml/amion/sso")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(query_or_body.as_bytes().to_vec())
+    };
+    request.jwt_payload(&reference_claims())
+}
+
+fn form_decode(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={value}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Returns a Redirect-binding fixture's query with `edit` applied to the AuthnRequest XML,
+/// signed again with the fixture SP's key if the fixture was signed.
+fn edited_redirect_query(name: &str, edit: impl Fn(&str) -> String) -> String {
+    use std::io::{Read, Write};
+
+    let raw = fixture(name);
+    let param = |key: &str| raw.split('&').find_map(|p| p.strip_prefix(&format!("{key}="))).map(str::to_owned);
+    let deflated = base64::engine::general_purpose::STANDARD
+        .decode(form_decode(&param("SAMLRequest").expect("SAMLRequest")))
+        .expect("SAMLRequest is base64");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).expect("SAMLRequest inflates");
+    let xml = edit(&xml);
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(xml.as_bytes()).expect("deflate");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(encoder.finish().expect("deflate"));
+
+    let mut query = format!("SAMLRequest={}", form_encode(&encoded));
+    if let Some(relay_state) = param("RelayState") {
+        query.push_str(&format!("&RelayState={relay_state}"));
+    }
+    let Some(sig_alg) = param("SigAlg") else {
+        return query;
+    };
+    query.push_str(&format!("&SigAlg={sig_alg}"));
+    let key = edgeidp::saml::keys::private_key_from_pem(&read_fixture("authn_requests/TEST-ONLY-sp.key.pem"))
+        .expect("the fixture SP key loads");
+    let signature = RsaCrateSigner::new(key)
+        .sign(SignatureAlgorithm::RsaSha256, query.as_bytes(), &mut ChaCha20Rng::from_seed(SEED))
+        .expect("the query signs");
+    let signature = base64::engine::general_purpose::STANDARD.encode(signature);
+    format!("{query}&Signature={}", form_encode(&signature))
+}
+
+/// Returns the SAML status codes of an error Response page, top level first.
+fn status_codes(page: &str) -> Vec<String> {
+    let xml = saml_response(page);
+    xml.split("<samlp:StatusCode Value=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_owned).collect()
+}
+
+#[test]
+fn sp_initiated_fixtures_accepted() {
+    for name in
+        ["pysaml2-redirect-signed", "python3-saml-redirect-signed", "pysaml2-post-signed", "python3-saml-post-signed"]
+    {
+        let (_host, mut vm) = sp_initiated();
+        let outcome = vm.request(&sso_request(name, &fixture(name)));
+        assert_eq!(outcome.status(), Some(200), "{name}:\n{}", outcome.log_text());
+        let xml = saml_response(&outcome.body_text());
+        assert!(xml.contains(&format!("InResponseTo=\"{}\"", fixture_request_id(name))), "{name}: InResponseTo");
+        assert!(xml.contains("<saml:Assertion "), "{name}: no Assertion");
+        let relay_state = format!("name=\"RelayState\" value=\"{}\"", AMION_RELAY_STATE.replace('"', "&quot;"));
+        assert!(outcome.body_text().contains(&relay_state), "{name}: RelayState round trip");
+    }
+}
+
+#[test]
+fn golden_sp_initiated_equals_native() {
+    let name = "python3-saml-redirect-signed";
+    let (host, mut vm) = sp_initiated();
+    host.seed_random(SEED);
+    let outcome = vm.request(&sso_request(name, &fixture(name)));
+
+    let config = load_config(&sp_initiated_config());
+    let app = config.app("amion").expect("amion");
+    let profile = reference_profile();
+    let id = fixture_request_id(name);
+    let login =
+        Login { app, profile: &profile, acs_url: FIXTURE_ACS_URL, in_response_to: Some(&id), authn_instant: None };
+    let native = build_response(&config.idp, &login, &mut FixedPlatform::new(FIXTURE_NOW, SEED)).expect("builds");
+    assert_same("the filter's SAMLResponse", &native.xml, &saml_response(&outcome.body_text()));
+}
+
+#[test]
+fn sp_initiated_without_identity_401() {
+    let name = "pysaml2-redirect-signed";
+    let (_host, mut vm) = sp_initiated();
+    let outcome = vm.request(&Request::get(&format!("/saml/amion/sso?{}", fixture(name))));
+    assert_eq!(outcome.status(), Some(401));
+}
+
+/// Asserts that the filter rejected an AuthnRequest for `check`: counted and logged under
+/// that name, with an error page or an error Response without an Assertion.
+fn assert_authn_request_rejected(host: &Host, outcome: &Outcome, check: &str) {
+    assert_eq!(host.counter(&format!("edgeidp.saml.authn_requests_rejected.{check}")), 1, "{check}: counter");
+    assert!(outcome.log_text().contains(&format!("reason={check} ")), "{check}: log:\n{}", outcome.log_text());
+    match outcome.status() {
+        Some(400) => {}
+        Some(200) => {
+            let codes = status_codes(&outcome.body_text());
+            assert_ne!(
+                codes.first().map(String::as_str),
+                Some("urn:oasis:names:tc:SAML:2.0:status:Success"),
+                "{check}"
+            );
+            assert!(
+                !saml_response(&outcome.body_text()).contains("Assertion"),
+                "{check}: error Response with an Assertion"
+            );
+        }
+        other => panic!("{check}: status {other:?}, expected 400 or an error Response"),
+    }
+}
+
+/// One AuthnRequest per check the filter counts, each changed from a fixture that passes.
+#[test]
+fn authn_request_rejections() {
+    let cases = [
+        ("invalid", "pysaml2-redirect-signed", ":AuthnRequest", ":LogoutRequest"),
+        ("issuer", "pysaml2-redirect-signed", ">https://sp.example.test/metadata<", ">https://other.example/metadata<"),
+        ("acs_url", "pysaml2-redirect-signed", "\"https://sp.example.test/acs\"", "\"https://attacker.example/acs\""),
+        (
+            "destination",
+            "pysaml2-redirect-signed",
+            "http://127.0.0.1:10000/saml/amion/sso",
+            "https://other.example/sso",
+        ),
+        ("protocol_binding", "pysaml2-redirect-signed", "bindings:HTTP-POST", "bindings:HTTP-Artifact"),
+        ("name_id_policy", "python3-saml-redirect-signed", "nameid-format:unspecified", "nameid-format:persistent"),
+        ("authn_context", "python3-saml-redirect-signed", "classes:PasswordProtectedTransport<", "classes:X509<"),
+        (
+            "passive",
+            "pysaml2-redirect-signed",
+            " Version=\"2.0\"",
+            " Version=\"2.0\" IsPassive=\"true\" ForceAuthn=\"true\"",
+        ),
+    ];
+    for (check, name, from, to) in cases {
+        let (host, mut vm) = sp_initiated();
+        let query = edited_redirect_query(name, |xml| {
+            assert!(xml.contains(from), "{check}: {name} has no {from:?}");
+            xml.replace(from, to)
+        });
+        let outcome = vm.request(&sso_request(name, &query));
+        assert_authn_request_rejected(&host, &outcome, check);
+    }
+}
+
+#[test]
+fn authn_request_malformed() {
+    let (host, mut vm) = sp_initiated();
+    let outcome = vm.request(&sso_request("pysaml2-redirect-signed", "SAMLRequest=%%%"));
+    assert_authn_request_rejected(&host, &outcome, "malformed");
+    assert_eq!(outcome.status(), Some(400));
+}
+
+#[test]
+fn authn_request_signature_missing() {
+    let name = "pysaml2-redirect-unsigned";
+    let (host, mut vm) = sp_initiated();
+    let outcome = vm.request(&sso_request(name, &fixture(name)));
+    assert_authn_request_rejected(&host, &outcome, "signature_missing");
+}
+
+#[test]
+fn authn_request_signature_forged() {
+    let name = "pysaml2-redirect-signed";
+    let (signed, _) =
+        fixture(name).rsplit_once("&Signature=").map(|(a, b)| (a.to_owned(), b.to_owned())).expect("signed");
+    let forged =
+        format!("{signed}&Signature={}", form_encode(&base64::engine::general_purpose::STANDARD.encode([7u8; 256])));
+    let (host, mut vm) = sp_initiated();
+    let outcome = vm.request(&sso_request(name, &forged));
+    assert_authn_request_rejected(&host, &outcome, "signature");
+}
+
+#[test]
+fn authn_request_post_signature_broken() {
+    let name = "python3-saml-post-signed";
+    let body: String = url::form_urlencoded::parse(fixture(name).as_bytes())
+        .map(|(key, value)| {
+            let value = if key == "SAMLRequest" {
+                let xml = base64::engine::general_purpose::STANDARD.decode(value.as_bytes()).expect("base64");
+                let xml = String::from_utf8_lossy(&xml).replace("AllowCreate=\"true\"", "AllowCreate=\"false\"");
+                base64::engine::general_purpose::STANDARD.encode(xml)
+            } else {
+                value.into_owned()
+            };
+            format!("{key}={}", form_encode(&value))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let (host, mut vm) = sp_initiated();
+    let outcome = vm.request(&sso_request(name, &body));
+    assert_authn_request_rejected(&host, &outcome, "signature");
+}
+
+/// Time travel: the same signed request is accepted now and rejected once the clock has
+/// moved past the allowed skew.
+#[test]
+fn authn_request_expires_with_clock() {
+    let name = "pysaml2-redirect-signed";
+    let (host, mut vm) = sp_initiated();
+    assert_eq!(vm.request(&sso_request(name, &fixture(name))).status(), Some(200));
+    host.advance(Duration::hours(1));
+    let outcome = vm.request(&sso_request(name, &fixture(name)));
+    assert_authn_request_rejected(&host, &outcome, "issue_instant");
 }
 
 // Time travel: everything time-dependent follows the host's clock.
@@ -571,4 +824,38 @@ fn unimplemented_imports_are_known() {
         "env.proxy_resolve_shared_queue",
     ];
     assert_eq!(stubs, expected);
+}
+
+// Regressions: inputs that made the filter's VM panic.
+
+/// Envoy returns SerializationFailure for a JSON null in dynamic metadata, on which the
+/// SDK's `get_property` panicked. Envoy fails the whole payload too (one null value fails
+/// the map), so the filter finds no identity at all and replies 401.
+#[test]
+fn jwt_null_claim_no_identity() {
+    let mut claims = reference_claims();
+    claims["title"] = Value::Null;
+    let (_host, mut vm) = reference();
+    let outcome = vm.try_request(&Request::get("/saml/amion/init").jwt_payload(&claims)).expect("no trap");
+    assert_eq!(outcome.status(), Some(401), "{}", outcome.log_text());
+}
+
+/// Envoy passes header bytes 0x80 to 0xFF through, on which the SDK's
+/// `get_http_request_header` panicked. Such an identity header now reads as absent.
+#[test]
+fn invalid_utf8_identity_header_ignored() {
+    let config = reference_with(|c| c["identity"] = json!({"ext_authz_headers": {"email": "x-auth-email"}}));
+    let (_host, mut vm) = configured(&config);
+    let request = Request::get("/saml/amion/init").header_bytes(b"x-auth-email", b"dana\xff@example.test");
+    let outcome = vm.try_request(&request).expect("no trap");
+    assert_eq!(outcome.status(), Some(401));
+}
+
+/// The same panic for `:path`: an undecodable path is now routed with U+FFFD in it.
+#[test]
+fn invalid_utf8_path_routed() {
+    let (_host, mut vm) = reference();
+    let request = Request::get("/").without_header(":path").header_bytes(b":path", b"/saml/\xff/init");
+    let outcome = vm.try_request(&request).expect("no trap");
+    assert_eq!(outcome.status(), Some(404));
 }

@@ -20,8 +20,8 @@ fn reference_claims() -> Value {
     })
 }
 
-/// Returns the reference configuration with RelayState overrides allowed for amion, a login URL for
-/// doximity, and both identity sources, so the corpus reaches every branch.
+/// Returns the reference configuration with RelayState overrides allowed for amion, a login
+/// URL for doximity, and both identity sources, so the corpus reaches every branch.
 fn corpus_config() -> Value {
     let mut config = reference_config_json();
     config["apps"]["amion"]["allow_relay_state_override"] = json!(true);

@@ -28,6 +28,7 @@ const BUFFER_VM_CONFIGURATION: i32 = 6;
 const BUFFER_PLUGIN_CONFIGURATION: i32 = 7;
 
 const MAP_REQUEST_HEADERS: i32 = 0;
+const MAP_REQUEST_TRAILERS: i32 = 1;
 const MAP_RESPONSE_HEADERS: i32 = 2;
 
 const STREAM_REQUEST: i32 = 0;
@@ -165,6 +166,7 @@ fn header_map(state: &mut VmState, kind: i32) -> Option<&mut HeaderMap> {
         MAP_REQUEST_HEADERS if stream.request_headers_visible || stream.access_log_phase => {
             Some(&mut stream.request_headers)
         }
+        MAP_REQUEST_TRAILERS if stream.request_trailers_visible => Some(&mut stream.request_trailers),
         MAP_RESPONSE_HEADERS if stream.response_headers_visible || stream.access_log_phase => {
             Some(&mut stream.response_headers)
         }

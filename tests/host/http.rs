@@ -16,8 +16,11 @@ pub const JWT_AUTHN_NAMESPACE: &str = "envoy.filters.http.jwt_authn";
 #[derive(Debug, Clone)]
 pub struct Request {
     pub headers: HeaderMap,
-    /// Body chunks as Envoy delivers them; the last one carries end of stream.
+    /// Body chunks as Envoy delivers them; the last one carries end of stream unless
+    /// trailers follow.
     pub body: Vec<Vec<u8>>,
+    /// Request trailers; empty for none.
+    pub trailers: HeaderMap,
     /// Request properties (`source.address`, `metadata.filter_metadata…`) under their
     /// top-level names.
     pub properties: Property,
@@ -45,6 +48,7 @@ impl Request {
         let mut request = Self {
             headers: Vec::new(),
             body: Vec::new(),
+            trailers: Vec::new(),
             properties: Property::Map(Vec::new()),
             upstream_response: UpstreamResponse::default(),
         };
@@ -99,6 +103,12 @@ impl Request {
     /// Sets the whole body as one chunk.
     pub fn body(self, bytes: impl Into<Vec<u8>>) -> Self {
         Self { body: vec![bytes.into()], ..self }
+    }
+
+    /// Adds a trailer, which ends the stream after the body.
+    pub fn trailer(mut self, name: &str, value: &str) -> Self {
+        self.trailers.push((name.to_ascii_lowercase().into_bytes(), value.as_bytes().to_vec()));
+        self
     }
 
     /// Sets `path` (top-level name first) to `value`.
@@ -164,6 +174,7 @@ impl Action {
 pub enum Callback {
     RequestHeaders,
     RequestBody,
+    RequestTrailers,
     ResponseHeaders,
     ResponseBody,
 }
@@ -189,7 +200,7 @@ pub enum Flow {
     Paused { at: Callback },
     /// The filter sent a local response.
     Answered,
-    /// The proxy answered itself: a request body over the buffer limit gets 413.
+    /// The proxy replied itself: a request body over the buffer limit gets 413.
     ProxyAnswered,
 }
 
@@ -198,6 +209,7 @@ pub enum Flow {
 pub struct UpstreamRequest {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    pub trailers: HeaderMap,
 }
 
 /// The response as the client receives it, after the filter's response callbacks and before
@@ -339,6 +351,8 @@ pub struct StreamState {
     pub request_headers_visible: bool,
     pub request_body: Vec<u8>,
     pub request_body_visible: bool,
+    pub request_trailers: HeaderMap,
+    pub request_trailers_visible: bool,
     pub response_headers: HeaderMap,
     pub response_headers_visible: bool,
     pub response_body: Vec<u8>,

@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::SystemTime;
 
 use time::{Duration, OffsetDateTime};
 use wasmtime::{Config, Engine, Instance, Linker, Module, Store, Val, WasmParams, WasmResults};
@@ -79,11 +80,23 @@ struct Compiled {
 }
 
 impl Host {
-    /// Loads the release filter, failing with the build command when it is missing.
+    /// Loads the release filter, failing with the build command when it is missing or
+    /// older than a source file.
     pub fn release() -> Host {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(RELEASE_WASM);
-        if !path.is_file() {
-            panic!("the filter {} is not built; build it with `{BUILD_COMMAND}` (scripts/test does)", path.display());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join(RELEASE_WASM);
+        let Ok(built) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
+            panic!(
+                "the filter {} is not built; run scripts/build-filter, which runs `{BUILD_COMMAND}`",
+                path.display()
+            );
+        };
+        let stale = [root.join("src"), root.join("Cargo.toml")].iter().any(|source| changed_since(source, built));
+        if stale {
+            panic!(
+                "the filter {} is older than the sources; run scripts/build-filter, which runs `{BUILD_COMMAND}`",
+                path.display()
+            );
         }
         Host::new(path)
     }
@@ -148,6 +161,13 @@ impl Host {
     pub fn unimplemented_imports(&self) -> &[String] {
         &self.compiled.stubs
     }
+}
+
+/// Returns whether `path`, or any file below it, was modified after `time`.
+fn changed_since(path: &Path, time: SystemTime) -> bool {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|m| m > time);
+    let entries = std::fs::read_dir(path).into_iter().flatten().filter_map(Result::ok);
+    modified || entries.into_iter().any(|entry| changed_since(&entry.path(), time))
 }
 
 fn compile_once(path: &Path) -> Arc<Compiled> {

@@ -37,11 +37,12 @@ impl Shared {
 
 /// WASI `random_get`: a ChaCha20 stream from a seed, with a record of each draw.
 ///
-/// Each `random_get` call of n bytes is one `fill_bytes` of n bytes, which gives the same
-/// bytes as [`edgeidp::platform::FixedPlatform`]'s generator for the same seed as long as
-/// the filter draws randomness with the same calls as the native core does: rand_core's
-/// `OsRng` turns `next_u32`, `next_u64` and `fill_bytes` into one `random_get` each, and
-/// ChaCha20's `next_u32` and `next_u64` consume the stream as 4- and 8-byte fills do.
+/// Each `random_get` call of n bytes is one `fill_bytes` of n bytes. That gives the same
+/// bytes as [`edgeidp::platform::FixedPlatform`]'s generator for the same seed, provided the
+/// filter draws randomness with the same calls as the native core does. It does, because
+/// rand_core's `OsRng` turns each `next_u32`, `next_u64` and `fill_bytes` into one
+/// `random_get`, and ChaCha20's `next_u32` and `next_u64` consume the stream as 4- and
+/// 8-byte fills do.
 pub struct RandomSource {
     rng: ChaCha20Rng,
     /// The length of every `random_get` since the last seed.

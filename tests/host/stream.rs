@@ -81,14 +81,11 @@ impl Vm {
 
     /// Delivers the request headers and body; returns where the request ended up.
     fn run_request_phase(&mut self, id: u32, request: &Request, outcome: &mut Outcome) -> Result<Flow, Trap> {
+        let has_trailers = !request.trailers.is_empty();
         self.with_stream(|s| s.request_headers_visible = true);
-        let action = self.stream_callback(
-            Callback::RequestHeaders,
-            id,
-            request.headers.len(),
-            request.body.is_empty(),
-            outcome,
-        )?;
+        let headers_end_stream = request.body.is_empty() && !has_trailers;
+        let action =
+            self.stream_callback(Callback::RequestHeaders, id, request.headers.len(), headers_end_stream, outcome)?;
         if self.answered(outcome) {
             return Ok(Flow::Answered);
         }
@@ -105,7 +102,7 @@ impl Vm {
         let mut forwarded = Vec::new();
         let mut buffering = false;
         for (index, chunk) in request.body.iter().enumerate() {
-            let end_of_stream = index + 1 == request.body.len();
+            let end_of_stream = index + 1 == request.body.len() && !has_trailers;
             let size = self.with_stream(|s| {
                 if !buffering {
                     s.request_body.clear();
@@ -133,8 +130,25 @@ impl Vm {
             }
         }
 
-        let headers = self.with_stream(|s| s.request_headers.clone());
-        outcome.upstream = Some(UpstreamRequest { headers, body: forwarded });
+        if has_trailers {
+            self.with_stream(|s| s.request_trailers_visible = true);
+            let action = self.trailers_callback(id, request.trailers.len(), outcome)?;
+            if self.answered(outcome) {
+                return Ok(Flow::Answered);
+            }
+            if !self.proceeds(action) {
+                return Ok(Flow::Paused { at: Callback::RequestTrailers });
+            }
+            // Continuing from the trailers releases a body that was still buffered.
+            forwarded.extend(self.with_stream(|s| {
+                s.request_trailers_visible = false;
+                s.request_body_visible = false;
+                std::mem::take(&mut s.request_body)
+            }));
+        }
+
+        let (headers, trailers) = self.with_stream(|s| (s.request_headers.clone(), s.request_trailers.clone()));
+        outcome.upstream = Some(UpstreamRequest { headers, body: forwarded, trailers });
         Ok(Flow::Continued)
     }
 
@@ -197,12 +211,21 @@ impl Vm {
         let export = match callback {
             Callback::RequestHeaders => "proxy_on_request_headers",
             Callback::RequestBody => "proxy_on_request_body",
+            Callback::RequestTrailers => "proxy_on_request_trailers",
             Callback::ResponseHeaders => "proxy_on_response_headers",
             Callback::ResponseBody => "proxy_on_response_body",
         };
         let action = self.call::<(i32, i32, i32), i32>(export, (id as i32, size as i32, i32::from(end_of_stream)))?;
         let action = Action::from_abi(action);
         outcome.calls.push((callback, action));
+        Ok(action)
+    }
+
+    /// Calls `proxy_on_request_trailers`, which takes no end-of-stream flag.
+    fn trailers_callback(&mut self, id: u32, count: usize, outcome: &mut Outcome) -> Result<Action, Trap> {
+        let action = self.call::<(i32, i32), i32>("proxy_on_request_trailers", (id as i32, count as i32))?;
+        let action = Action::from_abi(action);
+        outcome.calls.push((Callback::RequestTrailers, action));
         Ok(action)
     }
 
