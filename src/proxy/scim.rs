@@ -377,13 +377,16 @@ mod tests {
         }
     }
 
+    /// A local reply: status, headers and body.
+    type SentReply = (u16, Vec<(String, String)>, Vec<u8>);
+
     /// Records what the glue asks of Envoy.
     #[derive(Default)]
     struct FakeHost {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
         store: MemoryStore,
-        reply: Option<(u16, Vec<(String, String)>, Vec<u8>)>,
+        reply: Option<SentReply>,
         logs: RefCell<Vec<(Level, String)>>,
         metrics: RefCell<Vec<String>>,
     }
