@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use edgeidp::scim::{Operation, OperationSet};
 use scim_envoy::{
-    run_conformance, send, send_with_pause, EnvoyOptions, GateEnvoy, RawRequest, RawResponse, Relay, ScimServer,
+    run_conformance, send, send_slowly, EnvoyOptions, GateEnvoy, RawRequest, RawResponse, Relay, ScimServer,
 };
 use scim_support::{fixtures, token, token_entry};
 use serde_json::{json, Value};
@@ -467,13 +467,47 @@ fn slow_body_waits_for_decision() {
             .header("content-type", "application/scim+json")
             .header("x-test-marker", &tag)
             .body(&body);
-        let client = std::thread::spawn(move || send_with_pause(port, &request, Duration::from_millis(1500)));
+        let client = std::thread::spawn(move || send_slowly(port, &request, Duration::from_millis(1500), usize::MAX));
 
         std::thread::sleep(Duration::from_millis(750));
         assert_not_forwarded(&main.relay, &tag, &format!("{name} body, while it is still arriving"));
         let response = client.join().unwrap_or_else(|_| panic!("the {name} client panicked"));
         assert_eq!(response.status, status, "{name} body: {}", response.text());
     }
+}
+
+/// A body that reaches Envoy in several reads: the gate must judge all of it, for its
+/// syntax and for its size.
+#[test]
+fn body_in_pieces_judged_whole() {
+    let main = main_env();
+    let pause = Duration::from_millis(100);
+
+    let tag = marker("pieces-valid");
+    let user = new_user("pieces.client");
+    let request = RawRequest::new("POST", "/scim/v2/Users")
+        .header("authorization", &bearer("okta"))
+        .header("content-type", "application/scim+json")
+        .header("x-test-marker", &tag)
+        .body(&user)
+        .chunked();
+    let response = send_slowly(main.envoy.port, &request, pause, 16);
+    assert_eq!(response.status, 201, "a valid User in 16-byte pieces: {}", response.text());
+    let upstream = forwarded(&main.relay, &tag, "a valid User in pieces");
+    assert!(upstream.ends_with(&*String::from_utf8_lossy(&user)), "the whole body goes upstream: {upstream}");
+
+    let tag = marker("pieces-big");
+    let big = json!({"schemas": [USER_SCHEMA], "userName": "pieces.big", "displayName": "x".repeat(MAX_BODY_BYTES)});
+    let request = RawRequest::new("POST", "/scim/v2/Users")
+        .header("authorization", &bearer("okta"))
+        .header("content-type", "application/scim+json")
+        .header("x-test-marker", &tag)
+        .body(big.to_string().as_bytes())
+        .chunked();
+    let response = send_slowly(main.envoy.port, &request, pause, 8 * 1024);
+    assert_eq!(response.status, 413, "a body over the limit in 8 KiB pieces: {}", response.text());
+    scim_error(&response, "a body over the limit in pieces");
+    assert_not_forwarded(&main.relay, &tag, "a body over the limit in pieces");
 }
 
 #[test]

@@ -527,25 +527,30 @@ pub fn send(port: u16, request: &RawRequest) -> RawResponse {
     try_send(port, request).unwrap_or_else(|e| panic!("{} {} failed: {e}", request.method, request.path))
 }
 
-/// Sends the head, waits `pause`, then sends the body: a slow client.
-pub fn send_with_pause(port: u16, request: &RawRequest, pause: Duration) -> RawResponse {
-    let result = exchange(port, request, pause);
+/// Sends the head, then the body in pieces of `piece_bytes` (as encoded on the wire), each
+/// after a pause: a slow client whose body reaches Envoy in several reads.
+pub fn send_slowly(port: u16, request: &RawRequest, pause: Duration, piece_bytes: usize) -> RawResponse {
+    let result = exchange(port, request, pause, piece_bytes);
     result.unwrap_or_else(|e| panic!("{} {} failed: {e}", request.method, request.path))
 }
 
 fn try_send(port: u16, request: &RawRequest) -> std::io::Result<RawResponse> {
-    exchange(port, request, Duration::ZERO)
+    exchange(port, request, Duration::ZERO, usize::MAX)
 }
 
-fn exchange(port: u16, request: &RawRequest, pause: Duration) -> std::io::Result<RawResponse> {
+fn exchange(port: u16, request: &RawRequest, pause: Duration, piece_bytes: usize) -> std::io::Result<RawResponse> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.write_all(&request.head(port))?;
-    if !pause.is_zero() {
-        std::thread::sleep(pause);
+    for piece in request.encoded_body().chunks(piece_bytes.max(1)) {
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+        // The gate may reply and close before the whole body is sent; the reply still counts.
+        if stream.write_all(piece).is_err() {
+            break;
+        }
     }
-    // The gate may reply and close before the body is sent, and the reply still counts.
-    let _ = stream.write_all(&request.encoded_body());
     let mut raw = Vec::new();
     if let Err(error) = stream.read_to_end(&mut raw) {
         if raw.is_empty() {
