@@ -57,11 +57,14 @@ fn with_field(mut entry: Value, field: &str, value: &str) -> Value {
     entry
 }
 
-/// Tokens of the main gate. `okta` and `okta-next` are the two tokens of one rotation;
-/// `corpus` may do everything and `writer` everything but read.
+/// Tokens of the main gate. `okta` and `okta-next` are the two tokens of one rotation,
+/// `corpus` may do everything and `writer` everything but read, and `limited` has a bucket
+/// of three requests refilled at one per second.
 fn main_tokens() -> Value {
     let all = OperationSet::all().names();
     let writer = OperationSet::all().without(Operation::Read).names();
+    let mut limited = token_entry("limited", "acme", None);
+    limited["rate_limit"] = json!({"requests_per_second": 1, "burst": 3});
     json!([
         token_entry("okta", "acme", None),
         token_entry("okta-next", "acme", None),
@@ -71,6 +74,7 @@ fn main_tokens() -> Value {
         token_entry("writer", "acme", Some(&writer)),
         with_field(token_entry("expired", "acme", None), "not_after", "2020-01-01T00:00:00Z"),
         with_field(token_entry("future", "acme", None), "not_before", "2999-01-01T00:00:00Z"),
+        limited,
     ])
 }
 
@@ -474,6 +478,33 @@ fn slow_body_waits_for_decision() {
         let response = client.join().unwrap_or_else(|_| panic!("the {name} client panicked"));
         assert_eq!(response.status, status, "{name} body: {}", response.text());
     }
+}
+
+/// The `limited` token's bucket holds three requests and refills one per second, so a quick
+/// series of requests runs dry after the third or, if a refill comes between, a few more.
+#[test]
+fn token_rate_limited() {
+    let main = main_env();
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..20 {
+        let tag = marker("limited");
+        let response = send(main.envoy.port, &get_users(Some(&bearer("limited")), &tag));
+        statuses.push(response.status);
+        if response.status != 200 {
+            limited = Some((response, tag));
+            break;
+        }
+    }
+    assert!(statuses.len() > 3, "the burst of three passes: {statuses:?}");
+    let Some((response, tag)) = limited else { panic!("20 requests never ran the bucket dry: {statuses:?}") };
+
+    assert_eq!(response.status, 429, "statuses {statuses:?}");
+    assert_eq!(response.header("retry-after"), Some("1"), "one request per second refills within a second");
+    assert!(response.header("www-authenticate").is_none(), "a rate limit is no authentication failure");
+    let body = scim_error(&response, "rate limited");
+    assert_eq!(body["detail"], "Too many requests for this token; retry after 1 second.");
+    assert_not_forwarded(&main.relay, &tag, "a rate-limited request");
 }
 
 /// A body that reaches Envoy in several reads: the gate must judge all of it, for its
