@@ -4,19 +4,19 @@
 //! The request-headers callback asks the gate for a decision. A rejection becomes a local
 //! reply. An accepted request gets its header changes (the tenant header, and the removal
 //! of `Authorization` if configured) and continues. A request whose operation depends on
-//! its body also gets its header changes in the headers callback, because Envoy allows no
-//! header change once the headers have continued, and then waits in the body callback
-//! (`Pause`) until the end of the stream, when the gate decides from the whole body.
+//! its body also gets its header changes in the headers callback, because headers that
+//! have continued belong to the next filter, and then waits in the body callback (`Pause`)
+//! until the end of the stream, when the gate decides from the whole body.
 //!
 //! The headers callback must return `Continue` even for those requests: the proxy-wasm host
 //! in Envoy turns a `Pause` there into `StopAllIterationAndWatermark`, after which Envoy
 //! does not call the body callback until the filter resumes, so the request would hang.
 //! Headers that have continued travel on to the next filter. Measured on Envoy 1.40.0: with
 //! the router next, the upstream receives the request headers while the body is still
-//! arriving, before the gate has decided. The shipped configurations therefore put
-//! Envoy's buffer filter (`envoy.filters.http.buffer`) right after this filter on SCIM
-//! routes: it holds the headers until the whole body has passed this filter, so nothing
-//! of a request reaches the upstream before the gate's decision.
+//! arriving, before the gate has decided. `envoy/scim.yaml` therefore puts Envoy's buffer
+//! filter (`envoy.filters.http.buffer`) right after this filter: it holds the headers until
+//! the whole body has passed this filter, so nothing of a request reaches the upstream
+//! before the gate's decision. The filter cannot check that the buffer filter is there.
 //!
 //! Only [`EnvoyHost`] touches proxy-wasm, and it is built for `wasm32` alone; the flow
 //! above is tested natively through [`ScimHost`].
