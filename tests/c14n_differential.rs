@@ -152,3 +152,20 @@ fn document_without_comments_matches_xmlsec1() {
     }
     assert!(failures.is_empty(), "differs from xmlsec1:\n{}", failures.join("\n"));
 }
+
+#[test]
+fn canonical_form_is_fixed_point() {
+    let mut failures = Vec::new();
+    for path in corpus() {
+        let xml = std::fs::read_to_string(&path).unwrap();
+        for with_comments in [false, true] {
+            let options = C14nOptions { with_comments, inclusive_prefixes: vec![] };
+            let once = canonicalize(&xml, &options).unwrap();
+            let twice = canonicalize(std::str::from_utf8(&once).unwrap(), &options).unwrap();
+            if once != twice {
+                failures.push(format!("{} (comments {with_comments}): {}", name(&path), first_difference(&twice, &once)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "canonicalizing the canonical form changed it:\n{}", failures.join("\n"));
+}

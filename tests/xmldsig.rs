@@ -309,6 +309,16 @@ fn object_in_signature_rejected() {
     assert_eq!(result, Err(VerifyError::UnexpectedElement { parent: "Signature", found: "ds:Object".into() }));
 }
 
+/// KeyInfo is outside the digest and precedes the Subject, so a NameID smuggled into it
+/// would be the first one a descendant search finds.
+#[test]
+fn name_id_in_key_info_rejected() {
+    let xml = signed_assertion_response()
+        .replacen("</ds:SignatureValue>", "</ds:SignatureValue><ds:KeyInfo><saml:NameID>mallory@example.test</saml:NameID></ds:KeyInfo>", 1);
+    let result = verify_assertion(&xml, &VerifyOptions::default());
+    assert_eq!(result, Err(VerifyError::UnexpectedElement { parent: "Signature", found: "saml:NameID".into() }));
+}
+
 #[test]
 fn duplicate_id_elsewhere_rejected() {
     let xml = signed_assertion_response().replacen("<samlp:Status>", "<samlp:Status ID=\"_a\">", 1);

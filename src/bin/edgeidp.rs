@@ -12,9 +12,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use edgeidp::config::Config;
-use edgeidp::platform::{FixedPlatform, Platform, SystemPlatform};
+use edgeidp::platform::{FixedPlatform, HostPlatform, Platform, SystemPlatform};
 use edgeidp::saml::expression::Profile;
-use edgeidp::saml::{keys, metadata, response};
+use edgeidp::saml::{inspect, keys, metadata, response};
 use edgeidp::scim::{self, ScimGate};
 
 #[derive(Parser)]
@@ -82,6 +82,30 @@ enum Command {
         /// Print the base64 SAMLResponse form value instead of XML.
         #[arg(long)]
         base64: bool,
+    },
+    /// Check a SAML Response's signatures and conditions and print what it says.
+    Verify {
+        /// The IdP's signing certificate (PEM) whose key must have signed the Response.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// The Response: XML, or the base64 SAMLResponse form value.
+        #[arg(value_name = "FILE")]
+        response: PathBuf,
+        /// The expected Audience (the SP's entity ID).
+        #[arg(long, value_name = "ENTITY_ID")]
+        audience: Option<String>,
+        /// The expected ACS URL (Recipient and Destination).
+        #[arg(long, value_name = "URL")]
+        acs_url: Option<String>,
+        /// The time to check conditions at (RFC 3339); default now.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+        /// Allowed clock skew in seconds.
+        #[arg(long, default_value_t = 180)]
+        skew: u64,
+        /// Accept SHA-1 signatures and digests.
+        #[arg(long)]
+        allow_sha1: bool,
     },
     /// Development JWTs for the demo and tests, in place of an OpenID Connect provider.
     DevJwt {
@@ -193,7 +217,10 @@ fn run(cli: Cli) -> Result<(), String> {
                     let mut platform = FixedPlatform::new(now, parse_seed(&seed)?);
                     response::build_response(&config.idp, &login, &mut platform)
                 }
-                None => response::build_response(&config.idp, &login, &mut SystemPlatform::new()),
+                None => {
+                    let mut platform = HostPlatform { now, rng: rand_core::OsRng };
+                    response::build_response(&config.idp, &login, &mut platform)
+                }
             }
             .map_err(|e| e.to_string())?;
             if base64 {
@@ -204,6 +231,28 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::DevJwt { command } => run_dev_jwt(command),
+        Command::Verify { cert, response, audience, acs_url, now, skew, allow_sha1 } => {
+            let now = parse_now(now.as_deref())?;
+            let pem = std::fs::read_to_string(&cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+            let certificate = keys::X509::from_pem(&pem).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let text = std::fs::read_to_string(&response)
+                .map_err(|e| format!("cannot read {}: {e}", response.display()))?;
+            let xml = decode_response_text(&text)?;
+            let expected = inspect::Expectations {
+                audience: audience.as_deref(),
+                acs_url: acs_url.as_deref(),
+                allowed_skew_seconds: skew,
+                allow_sha1,
+            };
+            let report = inspect::inspect_response(&xml, certificate.public_key(), now, &expected)
+                .map_err(|e| e.to_string())?;
+            print_report(&report);
+            if report.checks.iter().all(|c| c.passed) {
+                Ok(())
+            } else {
+                Err("one or more checks failed".to_owned())
+            }
+        }
         Command::Token { id, tenant, stdin } => {
             let (token, digest) = if stdin {
                 let token = read_token_from_stdin()?;
@@ -277,6 +326,46 @@ fn check_token_entry(entry: &str) -> Result<(), String> {
     ScimGate::from_config(&section, OffsetDateTime::now_utc()).map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// Accepts the Response as XML or as the base64 form value (whitespace ignored).
+fn decode_response_text(text: &str) -> Result<String, String> {
+    use base64::Engine;
+    let trimmed = text.trim();
+    if trimmed.starts_with('<') {
+        return Ok(trimmed.to_owned());
+    }
+    let compact: String = trimmed.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("the Response is neither XML nor base64: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "the base64 Response does not decode to UTF-8 XML".to_owned())
+}
+
+fn print_report(report: &inspect::ResponseReport) {
+    let signature = |check: &Option<inspect::SignatureCheck>| match check {
+        Some(inspect::SignatureCheck::Valid { algorithm }) => format!("valid ({algorithm})"),
+        Some(inspect::SignatureCheck::Absent) => "absent".to_owned(),
+        Some(inspect::SignatureCheck::Invalid { reason }) => format!("INVALID: {reason}"),
+        None => "no Assertion".to_owned(),
+    };
+    let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(absent)".to_owned());
+    println!("Response signature:  {}", signature(&report.response_signature));
+    println!("Assertion signature: {}", signature(&report.assertion_signature));
+    println!("Issuer:        {}", show(&report.issuer));
+    println!("Destination:   {}", show(&report.destination));
+    println!("InResponseTo:  {}", show(&report.in_response_to));
+    println!("NameID:        {} ({})", show(&report.name_id), show(&report.name_id_format));
+    println!("Audience:      {}", report.audiences.join(", "));
+    println!("Recipient:     {}", show(&report.recipient));
+    println!("NotBefore:     {}", show(&report.not_before));
+    println!("NotOnOrAfter:  {}", show(&report.not_on_or_after));
+    for attribute in &report.attributes {
+        println!("Attribute {:?}: {:?}", attribute.name, attribute.values);
+    }
+    for check in &report.checks {
+        println!("[{}] {}: {}", if check.passed { "ok" } else { "FAILED" }, check.name, check.detail);
+    }
+}
+
 fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, String> {
     match now {
         None => Ok(OffsetDateTime::now_utc()),
@@ -286,16 +375,7 @@ fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, String> {
 }
 
 fn parse_seed(seed: &str) -> Result<[u8; 32], String> {
-    let invalid = || format!("--seed {seed:?} is not 64 hexadecimal digits");
-    if seed.len() != 64 {
-        return Err(invalid());
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        let pair = seed.get(2 * i..2 * i + 2).ok_or_else(invalid)?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
-    }
-    Ok(bytes)
+    FixedPlatform::seed_from_hex(seed).ok_or_else(|| format!("--seed {seed:?} is not 64 hexadecimal digits"))
 }
 
 fn load_config(path: &PathBuf, now: OffsetDateTime) -> Result<Config, String> {

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::idp::{digest_algorithm, load_certificate, seconds, signature_algorithm};
 use super::raw::{RawApp, RawAttribute};
-use super::{index, join, parse_url, ConfigError, ConfigWarning, IdpConfig};
+use super::{index, join, parse_url, ConfigError, ConfigWarning, EncryptionConfig, IdpConfig};
 use crate::saml::algorithm::{DigestAlgorithm, SignatureAlgorithm};
 use crate::saml::expression::Expression;
 use crate::saml::keys::X509;
@@ -145,8 +145,8 @@ pub struct AppConfig {
     pub authn_requests_signed: bool,
     pub sp_certificate: Option<X509>,
     pub login_url: Option<String>,
-    /// The `encryption` section as given; the encryption module validates it.
-    pub encryption: Option<serde_json::Value>,
+    /// XML Encryption of the Assertion; `None` sends it in the clear.
+    pub encryption: Option<EncryptionConfig>,
 }
 
 impl AppConfig {
@@ -249,6 +249,11 @@ impl AppConfig {
             None => None,
         };
 
+        let encryption = match raw.encryption {
+            Some(encryption) => Some(EncryptionConfig::validate(encryption, &join(path, "encryption"), now, warnings)?),
+            None => None,
+        };
+
         Ok(Self {
             name: name.to_owned(),
             sp_entity_id: raw.sp_entity_id,
@@ -267,7 +272,7 @@ impl AppConfig {
             authn_requests_signed: raw.authn_requests_signed,
             sp_certificate,
             login_url,
-            encryption: raw.encryption,
+            encryption,
         })
     }
 

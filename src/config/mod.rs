@@ -5,6 +5,7 @@
 //! certificate, say) that the front end logs. Requests never validate configuration again.
 
 mod app;
+mod encryption;
 mod error;
 mod idp;
 pub mod raw;
@@ -16,6 +17,7 @@ use time::OffsetDateTime;
 
 pub use app::{AppConfig, AttributeConfig, MissingValue, NameFormat, NameIdConfig, NameIdFormat, SignWhat};
 pub use app::MAX_RELAY_STATE_BYTES;
+pub use encryption::EncryptionConfig;
 pub use error::{index, join, ConfigError, ConfigErrorKind, ConfigWarning};
 pub use idp::IdpConfig;
 

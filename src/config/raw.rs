@@ -112,9 +112,31 @@ pub struct RawApp {
     /// Default none (answer 401).
     #[serde(default)]
     pub login_url: Option<String>,
-    /// XML Encryption of the assertion for this SP. Default none.
+    /// XML Encryption of the assertion for this SP. Default none (not encrypted).
     #[serde(default)]
-    pub encryption: Option<serde_json::Value>,
+    pub encryption: Option<RawEncryption>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEncryption {
+    /// The SP's encryption certificate, PEM.
+    pub certificate_pem: String,
+    /// `aes256-gcm`, `aes128-gcm`, `aes128-cbc` or `aes256-cbc`. Default `aes256-gcm`.
+    #[serde(default)]
+    pub content_algorithm: Option<String>,
+    /// `rsa-oaep-mgf1p` or `rsa-oaep`. Default `rsa-oaep-mgf1p`.
+    #[serde(default)]
+    pub key_transport: Option<String>,
+    /// Encrypts the NameID into an EncryptedID too. Default false.
+    #[serde(default)]
+    pub encrypt_name_id: bool,
+    /// `ds:KeyName` of the SP's key in the EncryptedKey. Default none.
+    #[serde(default)]
+    pub key_name: Option<String>,
+    /// The SP's certificate in the EncryptedKey. Default true.
+    #[serde(default)]
+    pub include_certificate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

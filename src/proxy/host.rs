@@ -38,7 +38,7 @@ pub fn start() {
     proxy_wasm::set_root_context(|context_id| Box::new(Root { context_id, state: None }));
 }
 
-/// What every request on the worker shares once the configuration is loaded.
+/// The state that every request on the worker shares once the configuration is loaded.
 struct State {
     config: FilterConfig,
     metrics: Metrics,
@@ -119,7 +119,7 @@ impl Metrics {
             names.push(metrics::responses_issued(app));
             names.push(metrics::no_identity(app));
         }
-        names.extend(Rejection::ALL.iter().map(|reason| metrics::rejected(reason.name())));
+        names.extend(Rejection::all().into_iter().map(Rejection::metric));
 
         let mut ids = HashMap::new();
         for name in names {
@@ -143,7 +143,7 @@ impl Metrics {
         match event {
             Event::MetadataServed => self.increment(metrics::METADATA_SERVED),
             Event::Issued { app, .. } => self.increment(&metrics::responses_issued(app)),
-            Event::Rejected { reason, .. } => self.increment(&metrics::rejected(reason.name())),
+            Event::Rejected { reason, .. } => self.increment(&reason.metric()),
             Event::NoIdentity { app, .. } => self.increment(&metrics::no_identity(app)),
             Event::Failed { .. } => self.increment(metrics::RESPONSE_FAILURES),
         }

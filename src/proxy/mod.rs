@@ -2,7 +2,7 @@
 //!
 //! The root context parses the plugin configuration once per worker ([`FilterConfig`]); each
 //! request gets an HTTP context that routes on `:path` ([`routing`]), reads the identity
-//! that Envoy's own authentication established ([`identity`]), and answers the SAML
+//! that Envoy's own authentication established ([`identity`]), and serves the SAML
 //! endpoints itself ([`endpoints`]), or passes requests for the SCIM API through the
 //! bearer-token gate ([`scim`]). Only [`host`] and the Envoy side of [`scim`] touch
 //! proxy-wasm, and they are built for `wasm32` alone, so everything else is tested natively.

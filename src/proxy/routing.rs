@@ -1,13 +1,13 @@
 //! Request routing on `:path` and `:method`.
 //!
-//! Envoy 1.40 accepts no per-route configuration for Wasm filters, so the filter sees every
+//! Envoy 1.40 accepts no per-route configuration for Wasm filters, so the filter receives every
 //! request on the listener and picks its own. A path that is not one of the endpoints below
 //! passes through untouched; to keep the filter off a route entirely, give the route
 //! `envoy.config.route.v3.FilterConfig{disabled: true}`.
 
 use super::filter_config::FilterConfig;
 
-/// What the filter does with one request.
+/// The filter's decision for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route<'a> {
     /// Not ours: continue to the next filter unchanged.

@@ -36,6 +36,11 @@ pub enum C14nError {
     Xml(XmlError),
     /// The node to canonicalize is neither the document node nor an element.
     NotAnElement { node_type: String },
+    /// A namespace URI with a character that attribute escaping would change (`&`, `<`,
+    /// `"`, tab, line feed or carriage return). The recommendation escapes such URIs like
+    /// attribute values, but libxml2 2.9.14 (behind xmlsec1 and most SP libraries) writes
+    /// `&` unescaped, so no signature over them can be checked reliably.
+    NamespaceUriNeedsEscaping { uri: String },
 }
 
 impl fmt::Display for C14nError {
@@ -45,6 +50,10 @@ impl fmt::Display for C14nError {
             Self::NotAnElement { node_type } => {
                 write!(f, "cannot canonicalize a {node_type} node; pass the document or an element")
             }
+            Self::NamespaceUriNeedsEscaping { uri } => write!(
+                f,
+                "cannot canonicalize namespace URI \"{uri}\": canonicalizers disagree on URIs with &, <, \" or line breaks"
+            ),
         }
     }
 }
@@ -59,7 +68,12 @@ impl From<XmlError> for C14nError {
 
 /// Parses `xml` with the default [`Limits`] and canonicalizes the whole document.
 pub fn canonicalize(xml: &str, options: &C14nOptions) -> Result<Vec<u8>, C14nError> {
-    let document = Document::parse(xml, &Limits::default())?;
+    canonicalize_with_limits(xml, options, &Limits::default())
+}
+
+/// Parses `xml` with `limits` and canonicalizes the whole document.
+pub fn canonicalize_with_limits(xml: &str, options: &C14nOptions, limits: &Limits) -> Result<Vec<u8>, C14nError> {
+    let document = Document::parse(xml, limits)?;
     canonicalize_node(&document, document.root(), options, None)
 }
 
@@ -81,8 +95,8 @@ pub fn canonicalize_node(
         rendered: Vec::new(),
     };
     match apex.node_type() {
-        NodeType::Root => writer.document(apex),
-        NodeType::Element => writer.element(apex),
+        NodeType::Root => writer.document(apex)?,
+        NodeType::Element => writer.element(apex)?,
         other => return Err(C14nError::NotAnElement { node_type: format!("{other:?}") }),
     }
     Ok(writer.out)
@@ -100,13 +114,13 @@ struct Writer<'o, 'a> {
 impl<'o, 'a> Writer<'o, 'a> {
     /// Writes the children of the document node. Comments and PIs before the document
     /// element are followed by a line feed, those after it preceded by one.
-    fn document(&mut self, root: Node<'a, '_>) {
+    fn document(&mut self, root: Node<'a, '_>) -> Result<(), C14nError> {
         let mut after_element = false;
         for child in root.children() {
             match child.node_type() {
                 NodeType::Element => {
                     if Some(child.id()) != self.exclude {
-                        self.element(child);
+                        self.element(child)?;
                     }
                     after_element = true;
                 }
@@ -124,9 +138,10 @@ impl<'o, 'a> Writer<'o, 'a> {
                 _ => {}
             }
         }
+        Ok(())
     }
 
-    fn element(&mut self, node: Node<'a, '_>) {
+    fn element(&mut self, node: Node<'a, '_>) -> Result<(), C14nError> {
         let scope = self.rendered.len();
         let qname = element_qname(node);
         let declarations = self.namespaces_to_render(node, prefix_of(qname));
@@ -134,6 +149,9 @@ impl<'o, 'a> Writer<'o, 'a> {
         self.out.push(b'<');
         self.out.extend_from_slice(qname.as_bytes());
         for (prefix, uri) in &declarations {
+            if uri.contains(['&', '<', '"', '\t', '\n', '\r']) {
+                return Err(C14nError::NamespaceUriNeedsEscaping { uri: uri.to_string() });
+            }
             if prefix.is_empty() {
                 self.out.extend_from_slice(b" xmlns=\"");
             } else {
@@ -141,7 +159,7 @@ impl<'o, 'a> Writer<'o, 'a> {
                 self.out.extend_from_slice(prefix.as_bytes());
                 self.out.extend_from_slice(b"=\"");
             }
-            escape_attribute(&mut self.out, uri);
+            self.out.extend_from_slice(uri.as_bytes());
             self.out.push(b'"');
         }
         self.rendered.extend(declarations);
@@ -160,7 +178,7 @@ impl<'o, 'a> Writer<'o, 'a> {
         for child in node.children() {
             match child.node_type() {
                 NodeType::Element if Some(child.id()) == self.exclude => {}
-                NodeType::Element => self.element(child),
+                NodeType::Element => self.element(child)?,
                 NodeType::Text => escape_text(&mut self.out, child.text().unwrap_or("")),
                 _ => {
                     self.leaf(child);
@@ -172,6 +190,7 @@ impl<'o, 'a> Writer<'o, 'a> {
         self.out.extend_from_slice(qname.as_bytes());
         self.out.push(b'>');
         self.rendered.truncate(scope);
+        Ok(())
     }
 
     /// Writes a comment (when comments are kept) or a processing instruction, with line

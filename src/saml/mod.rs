@@ -1,8 +1,9 @@
-//! The SAML core: Responses, Assertions, signatures and metadata.
+//! The SAML core: Responses, Assertions, signatures, encryption and metadata.
 
 pub mod algorithm;
 pub mod authn_request;
 pub mod c14n;
+pub mod encryption;
 pub mod escape;
 pub mod expression;
 pub mod keys;

@@ -10,6 +10,7 @@ use base64::Engine;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use super::encryption::{encrypt_assertion, encrypt_name_id, EncryptError};
 use super::escape::{check_xml_chars, push_attribute, push_text, InvalidXmlChar};
 use super::expression::Profile;
 use super::signature::{sign_enveloped, SignError, SigningParams};
@@ -78,6 +79,7 @@ pub enum ResponseError {
     /// A value holds a character XML cannot carry.
     InvalidCharacter { field: String, error: InvalidXmlChar },
     Signature(SignError),
+    Encryption(EncryptError),
 }
 
 impl std::fmt::Display for ResponseError {
@@ -100,17 +102,19 @@ impl std::fmt::Display for ResponseError {
             ),
             Self::InvalidCharacter { field, error } => write!(f, "{field}: {error}"),
             Self::Signature(e) => e.fmt(f),
+            Self::Encryption(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for ResponseError {}
 
-/// Builds and signs the Response for `login`.
+/// Builds and signs the Response for `login`, encrypting the Assertion (after signing it)
+/// when the app has an `encryption` section.
 ///
 /// Randomness is drawn in a fixed order (Response ID, Assertion ID, SessionIndex, then any
-/// transient NameID, then signature blinding), so a seeded platform gives the same bytes on
-/// every front end.
+/// transient NameID, then the EncryptedID's keys, signature blinding, the EncryptedAssertion's
+/// keys), so a seeded platform gives the same bytes on every front end.
 pub fn build_response(
     idp: &IdpConfig,
     login: &Login<'_>,
@@ -130,6 +134,12 @@ pub fn build_response(
 
     let times = Times::new(now, login.authn_instant, app.assertion_lifetime_seconds, idp.not_before_skew_seconds);
     let assertion = write_assertion(idp, login, &assertion_id, &session_index, &subject, &attributes, &times)?;
+    let assertion = match &app.encryption {
+        Some(encryption) if encryption.encrypt_name_id => {
+            encrypt_name_id(&assertion, encryption, &app.sp_entity_id, platform.rng()).map_err(ResponseError::Encryption)?
+        }
+        _ => assertion,
+    };
 
     let params = SigningParams {
         signer: idp.signer.as_ref(),
@@ -142,6 +152,11 @@ pub fn build_response(
             sign_enveloped(&assertion, &assertion_id, &params, platform.rng()).map_err(ResponseError::Signature)?
         }
         SignWhat::Response => assertion,
+    };
+    let assertion = match &app.encryption {
+        Some(encryption) => encrypt_assertion(&assertion, encryption, &app.sp_entity_id, platform.rng())
+            .map_err(ResponseError::Encryption)?,
+        None => assertion,
     };
 
     let response = write_response(idp, login, &response_id, &times, &assertion);

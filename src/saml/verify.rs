@@ -9,7 +9,8 @@
 //!
 //! Accepted profile, each rule enforced here:
 //! - no two elements in the document share an `ID`, `Id` or `id` value;
-//! - exactly one `ds:Signature` child, holding only SignedInfo, SignatureValue and KeyInfo;
+//! - exactly one `ds:Signature` child, holding only SignedInfo, SignatureValue and KeyInfo,
+//!   and no element outside the XML-DSig namespace but InclusiveNamespaces;
 //! - exactly one Reference, whose URI is `#` followed by the element's own ID;
 //! - transforms exactly enveloped-signature then exclusive canonicalization (without
 //!   comments, optionally with an InclusiveNamespaces PrefixList); SignedInfo is
@@ -137,7 +138,7 @@ impl From<C14nError> for VerifyError {
 }
 
 /// An element whose enveloped signature verified. Read the element's data through
-/// [`SignedElement::node`] only.
+/// [`SignedElement::node`] only, and skip its ds:Signature child, which the digest excludes.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedElement<'a, 'input> {
     node: Node<'a, 'input>,
@@ -147,12 +148,12 @@ pub struct SignedElement<'a, 'input> {
 }
 
 impl<'a, 'input> SignedElement<'a, 'input> {
-    /// The verified element. Its ds:Signature child is not covered by the digest.
+    /// Returns the verified element. Its ds:Signature child is not covered by the digest.
     pub fn node(&self) -> Node<'a, 'input> {
         self.node
     }
 
-    /// The ds:Signature child that was verified.
+    /// Returns the ds:Signature child that was verified.
     pub fn signature(&self) -> Node<'a, 'input> {
         self.signature
     }
@@ -255,6 +256,16 @@ impl<'a, 'input> SignatureParts<'a, 'input> {
             if !["SignedInfo", "SignatureValue", "KeyInfo"].iter().any(|name| is_dsig(child, name)) {
                 return Err(VerifyError::UnexpectedElement { parent: "Signature", found: qname(child) });
             }
+        }
+        // The Signature is outside the digest, so foreign elements in it (a saml:NameID in
+        // KeyInfo, say) would be unsigned content inside the returned element.
+        let foreign = signature.descendants().filter(|n| n.is_element()).find(|n| {
+            let namespace = n.tag_name().namespace();
+            namespace != Some(DSIG_NS)
+                && !(namespace == Some(EXC_C14N) && n.tag_name().name() == "InclusiveNamespaces")
+        });
+        if let Some(foreign) = foreign {
+            return Err(VerifyError::UnexpectedElement { parent: "Signature", found: qname(foreign) });
         }
         let signed_info = required_child(signature, "Signature", "SignedInfo")?;
         let signature_value = decode_base64(required_child(signature, "Signature", "SignatureValue")?, "SignatureValue")?;

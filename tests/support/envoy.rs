@@ -186,14 +186,20 @@ kill "$watcher" 2>/dev/null
 exit "$status""#;
 
 impl Envoy {
-    /// Starts Envoy with the plugin configuration that `plugin_config` returns for the
-    /// listener port, and waits until it serves. Panics with Envoy's log if it does not.
-    pub fn start(name: &str, plugin_config: impl Fn(u16) -> Value) -> Envoy {
+    /// Starts Envoy with `envoy/demo.yaml` and `plugin_config`, and waits until it serves.
+    /// Panics with Envoy's log if it does not.
+    pub fn start(name: &str, plugin_config: &Value) -> Envoy {
+        Envoy::start_with(name, plugin_config, render_demo)
+    }
+
+    /// Starts Envoy with the YAML that `render` makes for the listener port, the admin port
+    /// and `plugin_config`, and waits until it serves.
+    pub fn start_with(name: &str, plugin_config: &Value, render: impl Fn(u16, u16, &Value) -> String) -> Envoy {
         let mut last_log = String::new();
         for _ in 0..START_ATTEMPTS {
             let (port, admin_port) = free_ports();
-            let config = plugin_config(port);
-            let mut envoy = Envoy::spawn(name, port, admin_port, config);
+            let yaml = render(port, admin_port, plugin_config);
+            let mut envoy = Envoy::spawn(name, port, admin_port, &yaml, plugin_config.clone());
             match envoy.wait_ready() {
                 Ok(()) => return envoy,
                 Err(log) if log.contains("Address already in use") => last_log = log,
@@ -207,7 +213,8 @@ impl Envoy {
     /// has exited. Panics if Envoy starts serving instead.
     pub fn start_rejected(name: &str, plugin_config: Value) -> String {
         let (port, admin_port) = free_ports();
-        let mut envoy = Envoy::spawn(name, port, admin_port, plugin_config);
+        let yaml = render_demo(port, admin_port, &plugin_config);
+        let mut envoy = Envoy::spawn(name, port, admin_port, &yaml, plugin_config);
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = envoy.wrapper.try_wait() {
@@ -222,10 +229,10 @@ impl Envoy {
         panic!("Envoy neither exited nor started within {START_TIMEOUT:?}:\n{}", envoy.log());
     }
 
-    fn spawn(name: &str, port: u16, admin_port: u16, plugin_config: Value) -> Envoy {
+    fn spawn(name: &str, port: u16, admin_port: u16, yaml: &str, plugin_config: Value) -> Envoy {
         let dir = scratch_dir(name);
         let config_path = dir.join("envoy.yaml");
-        std::fs::write(&config_path, render_demo(port, admin_port, &plugin_config))
+        std::fs::write(&config_path, yaml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
 
         let mut wrapper = Command::new("sh")
@@ -267,7 +274,7 @@ impl Envoy {
 
     fn is_ready(&self) -> bool {
         let ready = get(&format!("http://127.0.0.1:{}/ready", self.admin_port), &[]);
-        ready.map_or(false, |r| r.status == 200 && r.body.trim() == "LIVE")
+        ready.is_some_and(|r| r.status == 200 && r.body.trim() == "LIVE")
     }
 
     /// The URL of `path` on the listener.
@@ -291,11 +298,30 @@ impl Envoy {
 
 impl Drop for Envoy {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).stderr(Stdio::null()).status();
         if let Some(mut stdin) = self.wrapper_stdin.take() {
             let _ = stdin.write_all(b"\n");
         }
         let _ = self.wrapper.wait();
+    }
+}
+
+/// Runs `envoy --mode validate` on `yaml`, which also loads the filter and runs its
+/// configuration check. Returns Envoy's output, as `Err` when it rejects the configuration.
+pub fn validate(name: &str, yaml: &str) -> Result<String, String> {
+    let dir = scratch_dir(name);
+    let config_path = dir.join("envoy.yaml");
+    std::fs::write(&config_path, yaml).unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
+    let output = Command::new(envoy_binary())
+        .args(["--mode", "validate", "--disable-hot-restart", "--config-path"])
+        .arg(&config_path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run Envoy: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
     }
 }
 

@@ -184,3 +184,14 @@ fn doctype_rejected() {
 fn non_ascii_kept_as_utf8() {
     assert_eq!(exc("<a n=\"Zoë\">Ünïcödé &#x1F600;</a>"), "<a n=\"Zoë\">Ünïcödé 😀</a>");
 }
+
+#[test]
+fn namespace_uri_with_ampersand_rejected() {
+    let result = canonicalize(r#"<p:a xmlns:p="urn:x?a=1&amp;b=2"/>"#, &C14nOptions::default());
+    assert_eq!(result, Err(C14nError::NamespaceUriNeedsEscaping { uri: "urn:x?a=1&b=2".into() }));
+}
+
+#[test]
+fn unused_namespace_uri_with_ampersand_ignored() {
+    assert_eq!(exc(r#"<a xmlns:p="urn:x?a=1&amp;b=2"/>"#), "<a></a>");
+}
