@@ -14,17 +14,23 @@
 #[path = "support/envoy.rs"]
 mod envoy;
 mod host;
+#[path = "support/scim_envoy.rs"]
+mod scim_envoy;
+#[path = "support/scim.rs"]
+mod scim_support;
 
 use base64::Engine as _;
 use envoy::{get, keys, mint_jwt, post_form, Envoy, HttpResponse};
 use host::{Host, Outcome, Request, UpstreamResponse, Vm};
+use scim_envoy::{free_port, send, EnvoyOptions, GateEnvoy, RawRequest};
+use scim_support::{token, token_entry};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 /// Headers that Envoy adds after the filter chain, so only Envoy's response has them.
 const ENVOY_ONLY_HEADERS: [&str; 4] = ["date", "server", "x-envoy-upstream-service-time", "connection"];
 
-/// The demo configuration's stand-in application, which answers every request with 404.
+/// Returns the response of the demo configuration's stand-in application: 404 to every request.
 fn demo_app_response() -> UpstreamResponse {
     UpstreamResponse {
         status: 404,
@@ -102,7 +108,8 @@ impl Case {
             request = request.jwt_payload(&jwt_payload(jwt));
         }
         if let Some(body) = &self.body {
-            request = request.header("content-type", "application/x-www-form-urlencoded").body(body.as_bytes().to_vec());
+            request =
+                request.header("content-type", "application/x-www-form-urlencoded").body(body.as_bytes().to_vec());
         }
         request
     }
@@ -154,8 +161,7 @@ fn mask(body: &str) -> String {
 }
 
 /// Returns every difference between Envoy's response and the host's, one per line.
-fn differences(case: &Case, envoy: &HttpResponse, host: &Outcome) -> Vec<String> {
-    let name = case.name;
+fn differences(name: &str, envoy: &HttpResponse, host: &Outcome) -> Vec<String> {
     let mut found = Vec::new();
     let Some(response) = &host.response else {
         return vec![format!("{name}: the host produced no response ({:?})", host.flow)];
@@ -178,7 +184,11 @@ fn differences(case: &Case, envoy: &HttpResponse, host: &Outcome) -> Vec<String>
     }
     let host_body = String::from_utf8_lossy(&response.body);
     if mask(&envoy.body) != mask(&host_body) {
-        found.push(format!("{name}: bodies differ:\n  Envoy: {:.300}\n  host:  {:.300}", mask(&envoy.body), mask(&host_body)));
+        found.push(format!(
+            "{name}: bodies differ:\n  Envoy: {:.300}\n  host:  {:.300}",
+            mask(&envoy.body),
+            mask(&host_body)
+        ));
     }
     found
 }
@@ -218,7 +228,10 @@ fn host_matches_envoy() {
         Case::get("RelayState not allowed", "/saml/amion/init?RelayState=elsewhere").with_jwt(&jwt),
         Case::get("IdP-initiated login", "/saml/amion/init").with_jwt(&jwt),
         Case::get("malformed AuthnRequest", "/saml/amion/sso?SAMLRequest=%25%25").with_jwt(&jwt),
-        Case { body: Some("SAMLRequest=%%%".to_owned()), ..Case::get("malformed POST AuthnRequest", "/saml/amion/sso").with_method("POST").with_jwt(&jwt) },
+        Case {
+            body: Some("SAMLRequest=%%%".to_owned()),
+            ..Case::get("malformed POST AuthnRequest", "/saml/amion/sso").with_method("POST").with_jwt(&jwt)
+        },
         Case::get("pass-through", "/saml/amion/acs"),
     ];
     let mut found = Vec::new();
@@ -226,7 +239,61 @@ fn host_matches_envoy() {
         let from_envoy = case.send_to(&envoy);
         host.set_time(OffsetDateTime::now_utc());
         let from_host = vm.request(&case.host_request());
-        found.extend(differences(case, &from_envoy, &from_host));
+        found.extend(differences(case.name, &from_envoy, &from_host));
+    }
+    assert!(found.is_empty(), "the host and Envoy differ:\n{}", found.join("\n"));
+}
+
+/// Returns a configuration with the SCIM gate on `/scim/v2` and two tokens.
+fn scim_plugin_config() -> Value {
+    let mut config = plugin_config();
+    config["scim"] = json!({
+        "tokens": [token_entry("okta", "acme", None), token_entry("readonly", "acme", Some(&["read"]))]
+    });
+    config
+}
+
+/// Requests the gate rejects in the headers callback, sent to Envoy's SCIM template
+/// (`envoy/scim.yaml`) and to the host. Nothing listens upstream: none of them gets there.
+#[test]
+fn host_matches_envoy_scim() {
+    let config = scim_plugin_config();
+    let envoy = GateEnvoy::start("host-cross-check-scim", &config, free_port(), &EnvoyOptions::default());
+    let (_host, mut vm) = configured_host(&config);
+    let okta = format!("Bearer {}", token("okta"));
+    let json_user = br#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"dana"}"#;
+
+    let cases = [
+        ("no credentials", RawRequest::new("GET", "/scim/v2/Users")),
+        (
+            "unknown token",
+            RawRequest::new("GET", "/scim/v2/Users").header("authorization", &format!("Bearer {}", token("nobody"))),
+        ),
+        ("Basic scheme", RawRequest::new("GET", "/scim/v2/Users").header("authorization", "Basic ZGFuYTpzZWNyZXQ=")),
+        ("token in query", RawRequest::new("GET", "/scim/v2/Users?access_token=abc")),
+        ("wrong method", RawRequest::new("PUT", "/scim/v2/Users").header("authorization", &okta)),
+        ("irregular path", RawRequest::new("GET", "/scim/v2/Users/a;b").header("authorization", &okta)),
+        (
+            "not permitted",
+            RawRequest::new("POST", "/scim/v2/Users")
+                .header("authorization", &format!("Bearer {}", token("readonly")))
+                .header("content-type", "application/scim+json")
+                .body(json_user),
+        ),
+    ];
+    let mut found = Vec::new();
+    for (name, raw) in &cases {
+        let from_envoy = send(envoy.port, raw);
+        let from_envoy =
+            HttpResponse { status: from_envoy.status, headers: from_envoy.headers.clone(), body: from_envoy.text() };
+        let mut request = Request::new(&raw.method, &raw.path).source_address("127.0.0.1:40000");
+        for (header, value) in &raw.headers {
+            request = request.header(header, value);
+        }
+        if let Some(body) = &raw.body {
+            request = request.body(body.clone());
+        }
+        found.extend(differences(name, &from_envoy, &vm.request(&request)));
     }
     assert!(found.is_empty(), "the host and Envoy differ:\n{}", found.join("\n"));
 }
