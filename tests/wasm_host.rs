@@ -859,3 +859,34 @@ fn invalid_utf8_path_routed() {
     let outcome = vm.try_request(&request).expect("no trap");
     assert_eq!(outcome.status(), Some(404));
 }
+
+// The host's own models of Envoy's data structures.
+
+#[test]
+fn shared_data_cas_as_in_envoy() {
+    let mut data = host::store::SharedData::default();
+    assert_eq!(data.set("k", b"a".to_vec(), 7), Ok(()), "a CAS on an absent key is not checked");
+    let (_, cas) = data.get("k").expect("stored");
+    assert_eq!(data.set("k", b"b".to_vec(), cas + 1), Err(()), "a wrong CAS fails");
+    assert_eq!(data.set("k", b"c".to_vec(), cas), Ok(()), "the current CAS succeeds");
+    assert_eq!(data.set("k", b"d".to_vec(), cas), Err(()), "the version moved on");
+    assert_eq!(data.set("k", b"e".to_vec(), 0), Ok(()), "CAS 0 always writes");
+    assert_eq!(data.get("k").map(|(value, _)| value), Some(b"e".to_vec()));
+}
+
+#[test]
+fn pairs_round_trip() {
+    let pairs = vec![(b":path".to_vec(), b"/a".to_vec()), (b"x".to_vec(), Vec::new()), (Vec::new(), b"\xff".to_vec())];
+    let encoded = host::guest::encode_pairs(&pairs);
+    assert_eq!(host::guest::decode_pairs(&encoded), Some(pairs));
+    assert_eq!(host::guest::decode_pairs(&encoded[..encoded.len() - 2]), None, "truncated pairs are rejected");
+}
+
+#[test]
+fn property_null_fails_its_map() {
+    let payload = host::Property::from_json(&json!({"email": "a@example.test", "title": null}));
+    assert_eq!(payload.find(&["email"]).map(host::Property::serialize), Some(Ok(b"a@example.test".to_vec())));
+    assert!(payload.serialize().is_err(), "Envoy cannot serialize a Struct that contains a null");
+    let number = host::Property::from_json(&json!(1.5)).serialize();
+    assert_eq!(number, Ok(1.5f64.to_le_bytes().to_vec()), "numbers are little-endian doubles");
+}
