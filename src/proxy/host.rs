@@ -1,4 +1,5 @@
-//! The proxy-wasm contexts: the only code that calls Envoy.
+//! The proxy-wasm contexts: with the Envoy side of [`super::scim`], the only code that calls
+//! Envoy.
 //!
 //! Nothing here may panic on a request path. A panic aborts the Wasm VM of the worker; with
 //! `failure_policy: FAIL_RELOAD` Envoy fails that one request and starts a fresh VM, with
