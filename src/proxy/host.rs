@@ -1,4 +1,5 @@
-//! The proxy-wasm contexts: the only code that calls Envoy.
+//! The proxy-wasm contexts: with the Envoy side of [`super::scim`], the only code that calls
+//! Envoy.
 //!
 //! Nothing here may panic on a request path. A panic aborts the Wasm VM of the worker; with
 //! `failure_policy: FAIL_RELOAD` Envoy fails that one request and starts a fresh VM, with
@@ -19,7 +20,9 @@ use super::identity::{self, IdentityHost};
 use super::metrics;
 use super::outcome::{Event, Outcome, Rejection};
 use super::reply::Reply;
-use super::routing::{route, PathAndQuery, Route, SamlEndpoint};
+use super::routing::{route_request, PathAndQuery, Route, SamlEndpoint};
+use super::scim::{self, AwaitingBody, EnvoyHost};
+use crate::scim::ScimGate;
 use crate::platform::HostPlatform;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -69,6 +72,9 @@ impl RootContext for Root {
                     config.saml.saml_prefix,
                     identity_sources(&config),
                 );
+                if let Some(gate) = &config.scim {
+                    info!("{}", scim::describe(gate));
+                }
                 let metrics = Metrics::define(&config);
                 self.state = Some(Rc::new(State { config, metrics }));
                 count_once(metrics::CONFIG_LOADED);
@@ -83,7 +89,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Http { context_id, state: self.state.clone(), pending_post: None }))
+        Some(Box::new(Http { context_id, state: self.state.clone(), pending_post: None, scim: None }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -165,6 +171,8 @@ struct Http {
     /// which it does not do; the filter then fails closed.
     state: Option<Rc<State>>,
     pending_post: Option<PendingPost>,
+    /// A SCIM request whose headers have continued while the gate waits for its body.
+    scim: Option<AwaitingBody>,
 }
 
 impl Context for Http {}
@@ -180,10 +188,9 @@ impl HttpContext for Http {
         let path_and_query = self.get_http_request_header(":path").unwrap_or_default();
         let split = PathAndQuery::split(&path_and_query);
 
-        match route(&state.config.saml.saml_prefix, &method, split.path) {
+        match route_request(&state.config, &method, &path_and_query) {
             Route::PassThrough => Action::Continue,
-            // The SCIM gate's dispatch point: it passes through until the gate is wired in.
-            Route::Scim => Action::Continue,
+            Route::Scim => self.scim_step(|gate, host| scim::on_request_headers(gate, host, end_of_stream)),
             Route::Saml(SamlEndpoint::SsoPost { app }) if !end_of_stream => {
                 // Continue here and Pause in the body callback: pausing the headers would
                 // stop Envoy from ever delivering the body to this filter.
@@ -199,6 +206,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let Some(awaiting) = self.scim.take() {
+            return self.scim_step(|gate, host| scim::on_request_body(gate, host, awaiting, body_size, end_of_stream));
+        }
         let Some(pending) = self.pending_post.take() else {
             return Action::Continue;
         };
@@ -225,9 +235,31 @@ impl HttpContext for Http {
         self.answer(&state, &request);
         Action::Pause
     }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        match self.scim.take() {
+            Some(awaiting) => self.scim_step(|gate, host| scim::on_request_trailers(gate, host, awaiting)),
+            None => Action::Continue,
+        }
+    }
 }
 
 impl Http {
+    /// Runs one SCIM gate callback and keeps the request if the gate still waits for its body.
+    fn scim_step(&mut self, callback: impl FnOnce(&ScimGate, &mut EnvoyHost) -> scim::Step) -> Action {
+        let Some(state) = self.state.clone() else {
+            self.send(Reply::text(503, "The SCIM gate is not configured."));
+            return Action::Pause;
+        };
+        let Some(gate) = &state.config.scim else {
+            self.send(Reply::text(503, "The SCIM gate is not configured."));
+            return Action::Pause;
+        };
+        let step = callback(gate, &mut EnvoyHost::new(self, self.context_id));
+        self.scim = step.awaiting_body;
+        step.flow.into()
+    }
+
     fn answer(&self, state: &State, request: &SamlRequest<'_>) {
         let mut platform = HostPlatform { now: OffsetDateTime::from(self.get_current_time()), rng: rand_core::OsRng };
         let host = RequestHost(self);
