@@ -829,3 +829,38 @@ fn sp_initiated_without_jwt_gets_401() {
     assert_eq!(response.status, 401);
     assert_no_response(&response, "SP-initiated without a JWT");
 }
+
+/// The environment variable the signing-key test passes to the Wasm VM.
+const SIGNING_KEY_VARIABLE: &str = "EDGEIDP_TEST_SIGNING_KEY";
+
+#[test]
+fn signing_key_from_vm_environment() {
+    // The key reaches the filter through Envoy's process environment and the VM's
+    // host_env_keys, so it appears in neither the plugin configuration nor the YAML.
+    let mut config = reference_config();
+    let key = config["idp"].as_object_mut().and_then(|idp| idp.remove("signing_key_pem")).unwrap_or_default();
+    config["idp"]["signing_key_env"] = json!(SIGNING_KEY_VARIABLE);
+    std::env::set_var(SIGNING_KEY_VARIABLE, key.as_str().unwrap_or_default());
+
+    let with_environment = |port: u16, admin_port: u16, plugin_config: &Value| {
+        let yaml = envoy::render_demo(port, admin_port, plugin_config);
+        let vm_line = "                          vm_id: edgeidp\n";
+        let environment = format!(
+            "{vm_line}                          environment_variables:\n                            host_env_keys: [{SIGNING_KEY_VARIABLE}]\n"
+        );
+        assert!(yaml.contains(vm_line), "envoy/demo.yaml no longer has the vm_id line this test extends");
+        yaml.replacen(vm_line, &environment, 1)
+    };
+    let envoy = Envoy::start_with("signing-key-env", &config, with_environment);
+    let yaml = std::fs::read_to_string(envoy.dir.join("envoy.yaml")).unwrap_or_default();
+    assert!(!yaml.contains("PRIVATE KEY"), "the key must not be in Envoy's configuration");
+
+    let metadata = get(&envoy.url("/saml/metadata"), &[]).unwrap_or_else(|| panic!("no connection to Envoy"));
+    let response = get(&envoy.url("/saml/amion/init"), &[("authorization", &bearer(demo_token()))])
+        .unwrap_or_else(|| panic!("no connection to Envoy"));
+    assert_eq!(response.status, 200, "body:\n{}", response.body);
+    let xml = decode_response(&parse_form(&response.body));
+    let facts = facts(&xml);
+    let cert = certificate_from_metadata(&metadata.body);
+    assert_eq!(xmlsec_verify(&xml, &cert, &facts.response_id), Ok(()));
+}

@@ -1,4 +1,5 @@
-//! The proxy-wasm contexts: the only code that calls Envoy.
+//! The proxy-wasm contexts: with the Envoy side of [`super::scim`], the only code that calls
+//! Envoy.
 //!
 //! Nothing here may panic on a request path. A panic aborts the Wasm VM of the worker; with
 //! `failure_policy: FAIL_RELOAD` Envoy fails that one request and starts a fresh VM, with
@@ -211,15 +212,39 @@ impl HttpContext for Http {
         let Some(pending) = self.pending_post.take() else {
             return Action::Continue;
         };
+        if !end_of_stream && body_size <= MAX_POST_BODY_BYTES {
+            self.pending_post = Some(pending);
+            return Action::Pause;
+        }
+        self.answer_post(pending, body_size)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if let Some(awaiting) = self.scim.take() {
+            return self.scim_step(|gate, host| scim::on_request_trailers(gate, host, awaiting));
+        }
+        // Trailers end the stream without a body callback marked end_of_stream, so an SSO
+        // POST still waiting for its body is answered here rather than passed upstream.
+        match self.pending_post.take() {
+            Some(pending) => {
+                let buffered = self.get_http_request_body(0, MAX_POST_BODY_BYTES + 1).map_or(0, |b| b.len());
+                self.answer_post(pending, buffered)
+            }
+            None => Action::Continue,
+        }
+    }
+}
+
+impl Http {
+    /// Answers an SSO POST once its whole body (`body_size` bytes) is buffered.
+    fn answer_post(&mut self, pending: PendingPost, body_size: usize) -> Action {
         let Some(state) = self.state.clone() else {
-            return Action::Continue;
+            error!("[{}] no accepted configuration; failing closed", self.context_id);
+            self.send(Reply::text(503, "The identity provider is not configured."));
+            return Action::Pause;
         };
         if body_size > MAX_POST_BODY_BYTES {
             self.finish(&state, endpoints::body_too_large(&pending.app));
-            return Action::Pause;
-        }
-        if !end_of_stream {
-            self.pending_post = Some(pending);
             return Action::Pause;
         }
 
@@ -235,15 +260,6 @@ impl HttpContext for Http {
         Action::Pause
     }
 
-    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
-        match self.scim.take() {
-            Some(awaiting) => self.scim_step(|gate, host| scim::on_request_trailers(gate, host, awaiting)),
-            None => Action::Continue,
-        }
-    }
-}
-
-impl Http {
     /// Runs one SCIM gate callback and keeps the request if the gate still waits for its body.
     fn scim_step(&mut self, callback: impl FnOnce(&ScimGate, &mut EnvoyHost) -> scim::Step) -> Action {
         let Some(state) = self.state.clone() else {

@@ -53,10 +53,10 @@ impl<'a> PathAndQuery<'a> {
     }
 }
 
-/// Routes a request by method and `:path`. The SCIM gate's prefixes come first: they match
-/// the normalized path (`/saml/../scim/v2/Users` is under `/scim/v2`), while the SAML
-/// endpoints match the path as sent, so the other order could let a path that an upstream
-/// normalizes into the SCIM API pass through as not ours.
+/// Routes a request by method and `:path`. The SCIM gate's prefixes come first, because
+/// they match the normalized path (`/saml/../scim/v2/Users` is under `/scim/v2`) while the
+/// SAML endpoints match the path as sent. In the other order, a path that the upstream
+/// normalizes into the SCIM API could pass through as not ours.
 pub fn route_request<'a>(config: &FilterConfig, method: &str, path_and_query: &'a str) -> Route<'a> {
     if config.scim.as_ref().is_some_and(|gate| gate.guards(path_and_query)) {
         return Route::Scim;

@@ -333,7 +333,7 @@ fn free_ports() -> (u16, u16) {
 }
 
 /// Renders `envoy/demo.yaml` the way `scripts/render-envoy-config` does.
-fn render_demo(port: u16, admin_port: u16, plugin_config: &Value) -> String {
+pub fn render_demo(port: u16, admin_port: u16, plugin_config: &Value) -> String {
     let template = read(&root().join("envoy/demo.yaml"));
     let plugin_config = serde_json::to_string(&plugin_config.to_string()).unwrap_or_default();
     let values = [
