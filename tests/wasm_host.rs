@@ -539,6 +539,17 @@ fn golden_sp_initiated_equals_native() {
     assert_same("the filter's SAMLResponse", &native.xml, &saml_response(&outcome.body_text()));
 }
 
+/// A POST whose stream ends with trailers: the filter decides in the trailers callback.
+#[test]
+fn sp_initiated_post_with_trailers() {
+    let name = "pysaml2-post-signed";
+    let (_host, mut vm) = sp_initiated();
+    let outcome = vm.request(&sso_request(name, &fixture(name)).trailer("x-checksum", "abc"));
+    assert_eq!(outcome.status(), Some(200), "{}", outcome.log_text());
+    assert!(outcome.calls.iter().any(|(callback, _)| *callback == Callback::RequestTrailers), "{:?}", outcome.calls);
+    assert!(saml_response(&outcome.body_text()).contains(&fixture_request_id(name)), "InResponseTo");
+}
+
 #[test]
 fn sp_initiated_without_identity_401() {
     let name = "pysaml2-redirect-signed";
@@ -889,4 +900,39 @@ fn property_null_fails_its_map() {
     assert!(payload.serialize().is_err(), "Envoy cannot serialize a Struct that contains a null");
     let number = host::Property::from_json(&json!(1.5)).serialize();
     assert_eq!(number, Ok(1.5f64.to_le_bytes().to_vec()), "numbers are little-endian doubles");
+}
+
+// The signing key from the VM's environment, as Envoy passes it with host_env_keys.
+
+/// Returns the reference configuration with the signing key in `EDGEIDP_SIGNING_KEY`.
+fn key_from_environment_config() -> Value {
+    reference_with(|c| {
+        let idp = c["idp"].as_object_mut().expect("idp is an object");
+        idp.remove("signing_key_pem");
+        idp.insert("signing_key_env".to_owned(), json!("EDGEIDP_SIGNING_KEY"));
+    })
+}
+
+#[test]
+fn signing_key_from_environment() {
+    let config = key_from_environment_config();
+    let host = Host::release();
+    host.set_time(NOW);
+    host.set_environment(&[("EDGEIDP_SIGNING_KEY", &read_fixture("keys/idp.key.pem"))]);
+    let mut vm = host.vm();
+    assert!(vm.configure(&config.to_string()), "{}", vm.log_text());
+
+    host.seed_random(SEED);
+    let outcome = vm.request(&init("amion"));
+    let native = native_response("amion", None, &mut FixedPlatform::new(NOW, SEED));
+    assert_same("the filter's SAMLResponse", &native.xml, &saml_response(&outcome.body_text()));
+}
+
+#[test]
+fn signing_key_environment_missing_rejected() {
+    let config = key_from_environment_config();
+    let host = Host::release();
+    let mut vm = host.vm();
+    assert!(!vm.configure(&config.to_string()));
+    assert!(vm.log_text().contains("idp.signing_key_env"), "{}", vm.log_text());
 }

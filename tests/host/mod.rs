@@ -133,6 +133,12 @@ impl Host {
         shared.clock += by;
     }
 
+    /// Sets the environment variables that VMs started from now on see, as Envoy's
+    /// `vm_config.environment_variables` does for a new VM.
+    pub fn set_environment(&self, variables: &[(&str, &str)]) {
+        self.shared().environment = variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    }
+
     /// Restarts the random source from `seed`, forgetting the draws so far.
     pub fn seed_random(&self, seed: [u8; 32]) {
         self.shared().random = RandomSource::new(seed);
@@ -256,6 +262,9 @@ pub struct VmState {
     /// The plugin configuration, readable only during `proxy_on_configure` as in Envoy.
     pub plugin_configuration: Option<Vec<u8>>,
     pub vm_configuration: Vec<u8>,
+    /// WASI environment variables, as Envoy passes them from
+    /// `vm_config.environment_variables`.
+    pub environment: Vec<(String, String)>,
     /// Properties of the plugin rather than the stream (`plugin_root_id`, `node`).
     pub vm_properties: Property,
     pub stream: Option<StreamState>,
@@ -298,6 +307,7 @@ impl Vm {
             log_level: LogLevel::Info,
             plugin_configuration: None,
             vm_configuration: Vec::new(),
+            environment: host.shared().environment.clone(),
             vm_properties: vm_properties(),
             stream: None,
             logs: Vec::new(),

@@ -16,6 +16,8 @@ pub struct Shared {
     pub random: RandomSource,
     pub data: SharedData,
     pub metrics: Metrics,
+    /// The environment of VMs started from now on.
+    pub environment: Vec<(String, String)>,
 }
 
 impl Shared {
@@ -25,6 +27,7 @@ impl Shared {
             random: RandomSource::new(DEFAULT_SEED),
             data: SharedData::default(),
             metrics: Metrics::default(),
+            environment: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The WASI (`wasi_snapshot_preview1`) functions a `wasm32-wasip1` filter imports, as Envoy
-//! provides them: no arguments or environment, stdout and stderr captured, the host's clock
-//! and random source. Any other WASI import stays a trap stub.
+//! provides them: no arguments, the environment of the VM's configuration, stdout and
+//! stderr captured, the host's clock and random source. Any other WASI import stays a trap
+//! stub.
 
 use wasmtime::{Caller, Linker, Result};
 
@@ -19,8 +20,8 @@ const CLOCK_MONOTONIC: i32 = 1;
 /// Defines the implemented WASI functions and returns their names.
 pub fn link(linker: &mut Linker<VmState>) -> Result<Vec<&'static str>> {
     linker.func_wrap(MODULE, "random_get", random_get)?;
-    linker.func_wrap(MODULE, "environ_sizes_get", empty_sizes)?;
-    linker.func_wrap(MODULE, "environ_get", |_: Caller<'_, VmState>, _: i32, _: i32| ERRNO_SUCCESS)?;
+    linker.func_wrap(MODULE, "environ_sizes_get", environ_sizes_get)?;
+    linker.func_wrap(MODULE, "environ_get", environ_get)?;
     linker.func_wrap(MODULE, "args_sizes_get", empty_sizes)?;
     linker.func_wrap(MODULE, "args_get", |_: Caller<'_, VmState>, _: i32, _: i32| ERRNO_SUCCESS)?;
     linker.func_wrap(MODULE, "fd_write", fd_write)?;
@@ -47,10 +48,36 @@ fn random_get(mut caller: Caller<'_, VmState>, ptr: i32, len: i32) -> Result<i32
     Ok(ERRNO_SUCCESS)
 }
 
-/// No arguments and no environment variables: a count of 0 and a buffer size of 0.
+/// No arguments: a count of 0 and a buffer size of 0.
 fn empty_sizes(mut caller: Caller<'_, VmState>, count_ptr: i32, size_ptr: i32) -> Result<i32> {
-    write_u32(&mut caller, "environ_sizes_get", count_ptr, 0)?;
-    write_u32(&mut caller, "environ_sizes_get", size_ptr, 0)?;
+    write_u32(&mut caller, "args_sizes_get", count_ptr, 0)?;
+    write_u32(&mut caller, "args_sizes_get", size_ptr, 0)?;
+    Ok(ERRNO_SUCCESS)
+}
+
+/// Returns the environment as WASI hands it over: a `KEY=VALUE` string with a NUL per variable.
+fn environment_strings(caller: &Caller<'_, VmState>) -> Vec<Vec<u8>> {
+    let entry = |(key, value): &(String, String)| format!("{key}={value}\0").into_bytes();
+    caller.data().environment.iter().map(entry).collect()
+}
+
+fn environ_sizes_get(mut caller: Caller<'_, VmState>, count_ptr: i32, size_ptr: i32) -> Result<i32> {
+    let strings = environment_strings(&caller);
+    let size: usize = strings.iter().map(Vec::len).sum();
+    write_u32(&mut caller, "environ_sizes_get", count_ptr, strings.len() as u32)?;
+    write_u32(&mut caller, "environ_sizes_get", size_ptr, size as u32)?;
+    Ok(ERRNO_SUCCESS)
+}
+
+/// Writes a pointer to each string at `pointers` and the strings one after another at
+/// `buffer`, which the guest sized with `environ_sizes_get`.
+fn environ_get(mut caller: Caller<'_, VmState>, pointers: i32, buffer: i32) -> Result<i32> {
+    let mut address = buffer;
+    for (index, string) in environment_strings(&caller).iter().enumerate() {
+        write_u32(&mut caller, "environ_get", pointers.wrapping_add(4 * index as i32), address as u32)?;
+        write(&mut caller, "environ_get", address, string)?;
+        address = address.wrapping_add(string.len() as i32);
+    }
     Ok(ERRNO_SUCCESS)
 }
 
