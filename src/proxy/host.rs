@@ -328,8 +328,8 @@ impl IdentityHost for RequestHost<'_> {
     }
 
     /// Returns a header that is valid UTF-8. Envoy passes bytes 0x80 to 0xFF in header values
-    /// through, on which the SDK's `get_http_request_header` panics; such a value reads as
-    /// absent, so it never becomes part of an identity.
+    /// through (seen with Envoy 1.40.0), on which the SDK's `get_http_request_header` panics.
+    /// Such a value reads as absent, so it never becomes part of an identity.
     fn request_header(&self, name: &str) -> Option<String> {
         self.0.get_http_request_header_bytes(name).and_then(|bytes| String::from_utf8(bytes).ok())
     }
