@@ -11,8 +11,11 @@
 
 pub mod config;
 pub mod platform;
+pub mod preview;
 pub mod saml;
 pub mod scim;
 
 #[cfg(feature = "proxy")]
 pub mod proxy;
+#[cfg(feature = "web")]
+pub mod web;

@@ -64,6 +64,20 @@ impl FixedPlatform {
         Self { now, rng: ChaCha20Rng::from_seed(seed) }
     }
 
+    /// Parses a seed written as 64 hexadecimal digits, as `edgeidp sign --seed` and the
+    /// previewer take it. Returns `None` for any other text.
+    pub fn seed_from_hex(hex: &str) -> Option<[u8; 32]> {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut seed = [0u8; 32];
+        for (i, byte) in seed.iter_mut().enumerate() {
+            let pair = hex.get(2 * i..2 * i + 2)?;
+            *byte = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(seed)
+    }
+
     /// Moves the pinned clock, keeping the random stream where it is.
     pub fn set_now(&mut self, now: OffsetDateTime) {
         self.now = now;
@@ -94,5 +108,28 @@ impl<R: RngCore + CryptoRng> Platform for HostPlatform<R> {
 
     fn rng(&mut self) -> &mut dyn CryptoRngCore {
         &mut self.rng
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_from_hex_reads_bytes() {
+        let hex = "00ff".repeat(16);
+        let seed = FixedPlatform::seed_from_hex(&hex).unwrap();
+        assert_eq!(seed[..2], [0x00, 0xff]);
+    }
+
+    #[test]
+    fn seed_from_hex_rejects_wrong_length() {
+        assert_eq!(FixedPlatform::seed_from_hex("00"), None);
+    }
+
+    #[test]
+    fn seed_from_hex_rejects_signs() {
+        let hex = format!("+f{}", "0".repeat(62));
+        assert_eq!(FixedPlatform::seed_from_hex(&hex), None, "from_str_radix alone accepts a leading +");
     }
 }

@@ -269,3 +269,37 @@ fn expired_certificate_warns() {
     assert_eq!(warnings[0].path, "idp.certificate_pem");
     assert!(warnings[0].message.contains("expired"), "{}", warnings[0]);
 }
+
+#[test]
+fn signing_key_from_environment() {
+    let mut config = reference_config_json();
+    let key = config["idp"]["signing_key_pem"].take();
+    config["idp"].as_object_mut().expect("idp").remove("signing_key_pem");
+    config["idp"]["signing_key_env"] = json!("EDGEIDP_TEST_SIGNING_KEY_FROM_ENV");
+    std::env::set_var("EDGEIDP_TEST_SIGNING_KEY_FROM_ENV", key.as_str().expect("PEM string"));
+    load_config(&config);
+}
+
+#[test]
+fn signing_key_env_unset() {
+    let message = error_for(|c| {
+        c["idp"].as_object_mut().expect("idp").remove("signing_key_pem");
+        c["idp"]["signing_key_env"] = json!("EDGEIDP_TEST_VARIABLE_THAT_IS_NOT_SET");
+    });
+    assert_names(&message, "idp.signing_key_env");
+    assert!(message.contains("host_env_keys"), "{message}");
+}
+
+#[test]
+fn signing_key_both_sources() {
+    let message = error_for(|c| c["idp"]["signing_key_env"] = json!("EDGEIDP_SIGNING_KEY"));
+    assert_names(&message, "idp.signing_key_env");
+}
+
+#[test]
+fn signing_key_missing() {
+    let message = error_for(|c| {
+        c["idp"].as_object_mut().expect("idp").remove("signing_key_pem");
+    });
+    assert_names(&message, "idp.signing_key_pem");
+}

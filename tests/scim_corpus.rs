@@ -3,64 +3,14 @@
 //! everything, and rejected with 403 `insufficient_scope` by a token that lacks any one of
 //! those operations.
 //!
-//! A fixture is a JSON object: `client` (`okta` or `entra`), `description`, `method`, `path`
-//! (with the query), `headers` (a list of `[name, value]` pairs, without `Authorization`),
-//! an optional `body`, and `operations`, the names the request requires.
+//! [`support::fixtures`] describes the fixture format.
 
 #[path = "support/scim.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use edgeidp::scim::{Operation, OperationSet, ScimGate};
-use serde_json::{json, Value};
-use support::{error_document, gate, run_once, token_entry, Outcome, Request};
-
-struct Fixture {
-    name: String,
-    request: Request,
-    operations: OperationSet,
-}
-
-fn fixtures() -> Vec<Fixture> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scim");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&directory)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", directory.display()))
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|path| load(path)).collect()
-}
-
-fn load(path: &Path) -> Fixture {
-    let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
-    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
-    let text_of =
-        |field: &str| value[field].as_str().unwrap_or_else(|| panic!("{name}: {field} must be a string")).to_owned();
-
-    let mut request = Request::new(&text_of("method"), &text_of("path"));
-    for pair in value["headers"].as_array().unwrap_or_else(|| panic!("{name}: headers must be a list")) {
-        let (Some(header), Some(header_value)) = (pair[0].as_str(), pair[1].as_str()) else {
-            panic!("{name}: each header is a [name, value] pair");
-        };
-        request = request.header(header, header_value);
-    }
-    if let Some(body) = value.get("body") {
-        request = request.raw_body(body.to_string().as_bytes());
-    }
-
-    let operations = value["operations"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{name}: operations must be a list"))
-        .iter()
-        .map(|op| {
-            op.as_str().and_then(Operation::from_name).unwrap_or_else(|| panic!("{name}: unknown operation {op}"))
-        })
-        .collect();
-    Fixture { name, request, operations }
-}
+use serde_json::json;
+use support::{error_document, fixtures, gate, run_once, token_entry, Outcome};
 
 /// Token `all` allows every operation; token `without-X` allows all but X.
 fn corpus_gate() -> ScimGate {

@@ -375,16 +375,7 @@ fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, String> {
 }
 
 fn parse_seed(seed: &str) -> Result<[u8; 32], String> {
-    let invalid = || format!("--seed {seed:?} is not 64 hexadecimal digits");
-    if seed.len() != 64 {
-        return Err(invalid());
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        let pair = seed.get(2 * i..2 * i + 2).ok_or_else(invalid)?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
-    }
-    Ok(bytes)
+    FixedPlatform::seed_from_hex(seed).ok_or_else(|| format!("--seed {seed:?} is not 64 hexadecimal digits"))
 }
 
 fn load_config(path: &PathBuf, now: OffsetDateTime) -> Result<Config, String> {

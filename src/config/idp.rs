@@ -55,10 +55,11 @@ impl IdpConfig {
         let base_url = base_url.as_str().trim_end_matches('/').to_owned();
 
         let certificate = load_certificate(&raw.certificate_pem, "idp.certificate_pem", now, warnings)?;
-        let key = keys::private_key_from_pem(&raw.signing_key_pem)
-            .map_err(|e| ConfigError::invalid("idp.signing_key_pem", "(private key not shown)", e.to_string()))?;
+        let (key_pem, key_path) = signing_key_source(&raw)?;
+        let key = keys::private_key_from_pem(&key_pem)
+            .map_err(|e| ConfigError::invalid(key_path, "(private key not shown)", e.to_string()))?;
         keys::check_pair(&key, &certificate)
-            .map_err(|e| ConfigError::invalid("idp.signing_key_pem", "(private key not shown)", e.to_string()))?;
+            .map_err(|e| ConfigError::invalid(key_path, "(private key not shown)", e.to_string()))?;
         let next_certificate = match &raw.next_certificate_pem {
             Some(pem) => Some(load_certificate(pem, "idp.next_certificate_pem", now, warnings)?),
             None => None,
@@ -106,6 +107,32 @@ impl IdpConfig {
     /// The signing and next certificates, in the order metadata lists them.
     pub fn certificates(&self) -> impl Iterator<Item = &X509> {
         std::iter::once(&self.certificate).chain(self.next_certificate.iter())
+    }
+}
+
+/// Returns the signing key PEM and the JSON path it came from: `idp.signing_key_pem` inline,
+/// or the environment variable named by `idp.signing_key_env` (in Envoy, one listed under the
+/// Wasm VM's `environment_variables`).
+fn signing_key_source(raw: &RawIdp) -> Result<(String, &'static str), ConfigError> {
+    match (&raw.signing_key_pem, &raw.signing_key_env) {
+        (Some(pem), None) => Ok((pem.clone(), "idp.signing_key_pem")),
+        (None, Some(name)) => match std::env::var(name) {
+            Ok(pem) if !pem.trim().is_empty() => Ok((pem, "idp.signing_key_env")),
+            _ => Err(ConfigError::invalid(
+                "idp.signing_key_env",
+                name,
+                "the environment variable is not set or empty; in Envoy, pass it to the Wasm VM with vm_config.environment_variables.host_env_keys",
+            )),
+        },
+        (Some(_), Some(_)) => Err(ConfigError::invalid(
+            "idp.signing_key_env",
+            raw.signing_key_env.clone().unwrap_or_default(),
+            "set either signing_key_pem or signing_key_env, not both",
+        )),
+        (None, None) => Err(ConfigError::missing(
+            "idp.signing_key_pem",
+            "the RSA signing key as PEM, or set idp.signing_key_env to the name of an environment variable that holds it",
+        )),
     }
 }
 

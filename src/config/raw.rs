@@ -31,8 +31,13 @@ pub struct RawIdp {
     pub entity_id: String,
     /// Public base URL of this IdP (`https://idp.example.com`), used for SSO endpoints.
     pub base_url: String,
-    /// RSA private key, PKCS#8 or PKCS#1 PEM.
-    pub signing_key_pem: String,
+    /// RSA private key, PKCS#8 or PKCS#1 PEM. Exactly one of this and `signing_key_env`.
+    #[serde(default)]
+    pub signing_key_pem: Option<String>,
+    /// Name of an environment variable holding the PEM key, so the key stays out of the
+    /// plugin configuration (which Envoy prints in its `config` debug logs and config dump).
+    #[serde(default)]
+    pub signing_key_env: Option<String>,
     /// X.509 certificate of the signing key, PEM.
     pub certificate_pem: String,
     /// A second certificate published in metadata ahead of a key rollover. Default none.

@@ -3,17 +3,22 @@
 //! Everything here is independent of proxy-wasm: the host layer supplies the request, a
 //! way to read the identity, and the platform, and sends the [`Outcome`]'s reply.
 
+use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::filter_config::FilterConfig;
 use super::identity::Identity;
-use super::outcome::{Event, Outcome, Rejection};
+use super::outcome::{Event, Outcome, Rejection, RequestCheck};
 use super::reply::Reply;
 use super::routing::SamlEndpoint;
 use crate::config::{AppConfig, MAX_RELAY_STATE_BYTES};
 use crate::platform::Platform;
+use crate::saml::authn_request::{
+    decode_post, decode_redirect, AuthnRequest, AuthnRequestError, Binding, DecodeLimits, ErrorReply, RequestErrorKind,
+    RequestPolicy, SamlStatus,
+};
 use crate::saml::post_form::post_form;
-use crate::saml::response::{build_response, Login};
+use crate::saml::response::{build_error_response, build_response, ErrorStatus, Login};
 
 /// The largest HTTP-POST binding body the filter reads. A signed AuthnRequest with an
 /// embedded certificate is under 16 KiB in base64; Envoy's buffer limit for the SSO route
@@ -31,7 +36,7 @@ pub struct SamlRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Answers a request to a SAML endpoint. `identity` is called at most once, and only for a
+/// Handles a request to a SAML endpoint. `identity` is called at most once, and only for a
 /// login endpoint whose app exists.
 pub fn handle(
     config: &FilterConfig,
@@ -46,17 +51,8 @@ pub fn handle(
             None => unknown_app(app),
         },
         SamlEndpoint::Init { app } => init(config, app, request, identity, platform),
-        SamlEndpoint::SsoRedirect { app } | SamlEndpoint::SsoPost { app } => {
-            if config.saml.app(app).is_none() {
-                return unknown_app(app);
-            }
-            rejected(
-                Some(app),
-                Rejection::Unsupported,
-                "SP-initiated login is not available in this build",
-                Reply::text(501, "SP-initiated login is not available; use the app's IdP-initiated URL."),
-            )
-        }
+        SamlEndpoint::SsoRedirect { app } => sso(config, app, Binding::Redirect, request, identity, platform),
+        SamlEndpoint::SsoPost { app } => sso(config, app, Binding::Post, request, identity, platform),
         SamlEndpoint::MethodNotAllowed { allow } => rejected(
             None,
             Rejection::MethodNotAllowed,
@@ -66,7 +62,7 @@ pub fn handle(
     }
 }
 
-/// The reply to a POST body larger than [`MAX_POST_BODY_BYTES`].
+/// Returns the rejection of a POST body larger than [`MAX_POST_BODY_BYTES`].
 pub fn body_too_large(app: &str) -> Outcome {
     rejected(
         Some(app),
@@ -103,6 +99,157 @@ fn init(
         return no_identity(config, app, request.path_and_query, false);
     };
     issue(config, app, &identity, &app.default_acs_url, None, relay_state.as_deref(), platform)
+}
+
+/// SP-initiated login: decode and check the AuthnRequest, then issue the Response to it.
+fn sso(
+    config: &FilterConfig,
+    app_name: &str,
+    binding: Binding,
+    request: &SamlRequest<'_>,
+    identity: &mut dyn FnMut() -> Option<Identity>,
+    platform: &mut dyn Platform,
+) -> Outcome {
+    let Some(app) = config.saml.app(app_name) else {
+        return unknown_app(app_name);
+    };
+    let limits = DecodeLimits::default();
+    let decoded = match binding {
+        Binding::Redirect => decode_redirect(request.query.unwrap_or(""), &limits),
+        Binding::Post => match std::str::from_utf8(request.body) {
+            Ok(body) => decode_post(body, &limits),
+            Err(_) => Err(RequestErrorKind::NotUtf8),
+        },
+    };
+    let encoded = match decoded {
+        Ok(encoded) => encoded,
+        Err(kind) => return authn_request_rejected(config, app, &Rejected::from(&kind.into()), None, platform),
+    };
+    let policy = request_policy(config, app, platform.now());
+    let authn_request = match encoded.check(&policy, &limits) {
+        Ok(authn_request) => authn_request,
+        Err(error) => {
+            let relay_state = encoded.relay_state.as_deref();
+            return authn_request_rejected(config, app, &Rejected::from(&error), relay_state, platform);
+        }
+    };
+
+    let Some(identity) = identity() else {
+        if authn_request.is_passive {
+            // IsPassive forbids the IdP to interact with the user, so no login redirect.
+            let relay_state = authn_request.relay_state.as_deref();
+            return authn_request_rejected(config, app, &Rejected::passive(&authn_request), relay_state, platform);
+        }
+        return no_identity(config, app, request.path_and_query, binding == Binding::Post);
+    };
+    // NOTE: ForceAuthn is accepted but not enforced: the user authenticated with the proxy,
+    // not with this filter. The assertion's AuthnInstant gives the SP the time of that login.
+    issue(
+        config,
+        app,
+        &identity,
+        &authn_request.acs_url,
+        Some(&authn_request.id),
+        authn_request.relay_state.as_deref(),
+        platform,
+    )
+}
+
+/// Returns the core's request rules for `app` at `now`.
+fn request_policy(config: &FilterConfig, app: &AppConfig, now: time::OffsetDateTime) -> RequestPolicy {
+    let idp = &config.saml.idp;
+    RequestPolicy {
+        sp_entity_id: app.sp_entity_id.clone(),
+        acs_urls: app.acs_urls.clone(),
+        default_acs_url: app.default_acs_url.clone(),
+        sso_url: config.saml.sso_url(&app.name),
+        now,
+        max_skew_seconds: idp.clock_skew_seconds,
+        require_signature: app.authn_requests_signed || idp.want_authn_requests_signed,
+        sp_certificate: app.sp_certificate.clone(),
+        allow_sha1: idp.allow_legacy_sha1,
+        name_id_format: app.name_id.format.uri().to_owned(),
+        authn_context_class_ref: Some(app.authn_context_class_ref.clone()),
+    }
+}
+
+/// A rejected AuthnRequest: why, the SAML status to report, and where an error Response may
+/// go (only to an Issuer and ACS URL the core found trustworthy).
+struct Rejected {
+    check: RequestCheck,
+    cause: String,
+    status: SamlStatus,
+    reply: Option<ErrorReply>,
+}
+
+impl Rejected {
+    fn from(error: &AuthnRequestError) -> Self {
+        Self {
+            check: RequestCheck::of(&error.kind),
+            cause: error.to_string(),
+            status: error.status(),
+            reply: error.reply().cloned(),
+        }
+    }
+
+    /// IsPassive without an identity, for a request that passed every check.
+    fn passive(authn_request: &AuthnRequest) -> Self {
+        Self {
+            check: RequestCheck::Passive,
+            cause: "IsPassive is set and the proxy has authenticated no user".to_owned(),
+            status: SamlStatus::NoPassive,
+            reply: Some(ErrorReply { acs_url: authn_request.acs_url.clone(), in_response_to: authn_request.id.clone() }),
+        }
+    }
+}
+
+/// Answers a rejected AuthnRequest: a signed error Response posted to the ACS URL when one
+/// may go there, a plain error page otherwise.
+fn authn_request_rejected(
+    config: &FilterConfig,
+    app: &AppConfig,
+    rejection: &Rejected,
+    relay_state: Option<&str>,
+    platform: &mut dyn Platform,
+) -> Outcome {
+    let reason = Rejection::AuthnRequest(rejection.check);
+    let cause = loggable(&rejection.cause);
+    let Some(reply) = &rejection.reply else {
+        let page = Reply::text(400, "The sign-in request from the application was rejected.");
+        return rejected(Some(&app.name), reason, &format!("{cause}; answered with an error page"), page);
+    };
+
+    let status = ErrorStatus {
+        top: status_name(rejection.status.top_level()),
+        second: rejection.status.second_level().map(status_name),
+    };
+    let built = build_error_response(&config.saml.idp, app, &reply.acs_url, Some(&reply.in_response_to), status, platform);
+    match built {
+        Ok(xml) => {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(xml.as_bytes());
+            let form = post_form(&reply.acs_url, "SAMLResponse", &encoded, relay_state);
+            let detail = format!("{cause}; error Response with status {} posted to the ACS URL", status_label(&status));
+            rejected(Some(&app.name), reason, &detail, Reply::post_form(form))
+        }
+        Err(build_error) => {
+            let page = Reply::text(400, "The sign-in request from the application was rejected.");
+            let detail = format!("{cause}; the error Response could not be built ({build_error})");
+            rejected(Some(&app.name), reason, &detail, page)
+        }
+    }
+}
+
+/// The status name after the `urn:oasis:names:tc:SAML:2.0:status:` prefix, as
+/// [`ErrorStatus`] takes it.
+fn status_name(uri: &'static str) -> &'static str {
+    uri.strip_prefix("urn:oasis:names:tc:SAML:2.0:status:").unwrap_or(uri)
+}
+
+fn status_label(status: &ErrorStatus) -> String {
+    match status.second {
+        Some(second) => format!("{}/{second}", status.top),
+        None => status.top.to_owned(),
+    }
 }
 
 /// Picks the RelayState for `/init`. Returns the reason for the log when the query's
@@ -207,7 +354,7 @@ fn unknown_app(app: &str) -> Outcome {
     rejected(
         None,
         Rejection::UnknownApp,
-        &format!("no app named {:?}", truncate(app, 64)),
+        &format!("no app named \"{}\"", loggable(app)),
         Reply::text(404, "No such app."),
     )
 }
@@ -221,7 +368,49 @@ fn short_digest(value: &str) -> String {
     Sha256::digest(value.as_bytes()).iter().take(8).map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Shortens request data before it reaches a log line.
-pub fn truncate(value: &str, max_chars: usize) -> String {
-    value.chars().take(max_chars).collect()
+/// Prepares text that quotes request data for a log line: at most 300 characters, with
+/// control characters escaped so that a request cannot forge extra log lines.
+fn loggable(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(300) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loggable_escapes_line_breaks() {
+        assert_eq!(loggable("a\nb\r\u{1b}[31m\"c\""), "a\\nb\\r\\u{1b}[31m\"c\"");
+    }
+
+    #[test]
+    fn loggable_shortens() {
+        assert_eq!(loggable(&"x".repeat(1000)).len(), 300);
+    }
+
+    #[test]
+    fn status_name_strips_prefix() {
+        assert_eq!(status_name(SamlStatus::NoPassive.top_level()), "Responder");
+        assert_eq!(status_name(SamlStatus::NoPassive.second_level().unwrap_or_default()), "NoPassive");
+    }
+
+    #[test]
+    fn relay_state_with_control_characters_rejected() {
+        assert!(check_relay_state("line\nbreak").is_err());
+        assert!(check_relay_state("<b>&\"'</b>").is_ok());
+    }
+
+    #[test]
+    fn relay_state_over_limit_rejected() {
+        assert!(check_relay_state(&"r".repeat(MAX_RELAY_STATE_BYTES + 1)).is_err());
+        assert!(check_relay_state(&"r".repeat(MAX_RELAY_STATE_BYTES)).is_ok());
+    }
 }

@@ -1,4 +1,5 @@
-//! The proxy-wasm contexts: the only code that calls Envoy.
+//! The proxy-wasm contexts: with the Envoy side of [`super::scim`], the only code that calls
+//! Envoy.
 //!
 //! Nothing here may panic on a request path. A panic aborts the Wasm VM of the worker; with
 //! `failure_policy: FAIL_RELOAD` Envoy fails that one request and starts a fresh VM, with
@@ -19,7 +20,9 @@ use super::identity::{self, IdentityHost};
 use super::metrics;
 use super::outcome::{Event, Outcome, Rejection};
 use super::reply::Reply;
-use super::routing::{route, PathAndQuery, Route, SamlEndpoint};
+use super::routing::{route_request, PathAndQuery, Route, SamlEndpoint};
+use super::scim::{self, AwaitingBody, EnvoyHost};
+use crate::scim::ScimGate;
 use crate::platform::HostPlatform;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -36,7 +39,7 @@ pub fn start() {
     proxy_wasm::set_root_context(|context_id| Box::new(Root { context_id, state: None }));
 }
 
-/// What every request on the worker shares once the configuration is loaded.
+/// The state that every request on the worker shares once the configuration is loaded.
 struct State {
     config: FilterConfig,
     metrics: Metrics,
@@ -69,6 +72,9 @@ impl RootContext for Root {
                     config.saml.saml_prefix,
                     identity_sources(&config),
                 );
+                if let Some(gate) = &config.scim {
+                    info!("{}", scim::describe(gate));
+                }
                 let metrics = Metrics::define(&config);
                 self.state = Some(Rc::new(State { config, metrics }));
                 count_once(metrics::CONFIG_LOADED);
@@ -83,7 +89,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Http { context_id, state: self.state.clone(), pending_post: None }))
+        Some(Box::new(Http { context_id, state: self.state.clone(), pending_post: None, scim: None }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -114,7 +120,7 @@ impl Metrics {
             names.push(metrics::responses_issued(app));
             names.push(metrics::no_identity(app));
         }
-        names.extend(Rejection::ALL.iter().map(|reason| metrics::rejected(reason.name())));
+        names.extend(Rejection::all().into_iter().map(Rejection::metric));
 
         let mut ids = HashMap::new();
         for name in names {
@@ -138,7 +144,7 @@ impl Metrics {
         match event {
             Event::MetadataServed => self.increment(metrics::METADATA_SERVED),
             Event::Issued { app, .. } => self.increment(&metrics::responses_issued(app)),
-            Event::Rejected { reason, .. } => self.increment(&metrics::rejected(reason.name())),
+            Event::Rejected { reason, .. } => self.increment(&reason.metric()),
             Event::NoIdentity { app, .. } => self.increment(&metrics::no_identity(app)),
             Event::Failed { .. } => self.increment(metrics::RESPONSE_FAILURES),
         }
@@ -165,6 +171,8 @@ struct Http {
     /// which it does not do; the filter then fails closed.
     state: Option<Rc<State>>,
     pending_post: Option<PendingPost>,
+    /// A SCIM request whose headers have continued while the gate waits for its body.
+    scim: Option<AwaitingBody>,
 }
 
 impl Context for Http {}
@@ -176,14 +184,13 @@ impl HttpContext for Http {
             self.send(Reply::text(503, "The identity provider is not configured."));
             return Action::Pause;
         };
-        let method = self.get_http_request_header(":method").unwrap_or_default();
-        let path_and_query = self.get_http_request_header(":path").unwrap_or_default();
+        let method = self.request_header_lossy(":method");
+        let path_and_query = self.request_header_lossy(":path");
         let split = PathAndQuery::split(&path_and_query);
 
-        match route(&state.config.saml.saml_prefix, &method, split.path) {
+        match route_request(&state.config, &method, &path_and_query) {
             Route::PassThrough => Action::Continue,
-            // The SCIM gate's dispatch point: it passes through until the gate is wired in.
-            Route::Scim => Action::Continue,
+            Route::Scim => self.scim_step(|gate, host| scim::on_request_headers(gate, host, end_of_stream)),
             Route::Saml(SamlEndpoint::SsoPost { app }) if !end_of_stream => {
                 // Continue here and Pause in the body callback: pausing the headers would
                 // stop Envoy from ever delivering the body to this filter.
@@ -199,18 +206,45 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let Some(awaiting) = self.scim.take() {
+            return self.scim_step(|gate, host| scim::on_request_body(gate, host, awaiting, body_size, end_of_stream));
+        }
         let Some(pending) = self.pending_post.take() else {
             return Action::Continue;
         };
+        if !end_of_stream && body_size <= MAX_POST_BODY_BYTES {
+            self.pending_post = Some(pending);
+            return Action::Pause;
+        }
+        self.answer_post(pending, body_size)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if let Some(awaiting) = self.scim.take() {
+            return self.scim_step(|gate, host| scim::on_request_trailers(gate, host, awaiting));
+        }
+        // Trailers end the stream without a body callback marked end_of_stream, so an SSO
+        // POST still waiting for its body is answered here rather than passed upstream.
+        match self.pending_post.take() {
+            Some(pending) => {
+                let buffered = self.get_http_request_body(0, MAX_POST_BODY_BYTES + 1).map_or(0, |b| b.len());
+                self.answer_post(pending, buffered)
+            }
+            None => Action::Continue,
+        }
+    }
+}
+
+impl Http {
+    /// Answers an SSO POST once its whole body (`body_size` bytes) is buffered.
+    fn answer_post(&mut self, pending: PendingPost, body_size: usize) -> Action {
         let Some(state) = self.state.clone() else {
-            return Action::Continue;
+            error!("[{}] no accepted configuration; failing closed", self.context_id);
+            self.send(Reply::text(503, "The identity provider is not configured."));
+            return Action::Pause;
         };
         if body_size > MAX_POST_BODY_BYTES {
             self.finish(&state, endpoints::body_too_large(&pending.app));
-            return Action::Pause;
-        }
-        if !end_of_stream {
-            self.pending_post = Some(pending);
             return Action::Pause;
         }
 
@@ -225,9 +259,22 @@ impl HttpContext for Http {
         self.answer(&state, &request);
         Action::Pause
     }
-}
 
-impl Http {
+    /// Runs one SCIM gate callback and keeps the request if the gate still waits for its body.
+    fn scim_step(&mut self, callback: impl FnOnce(&ScimGate, &mut EnvoyHost) -> scim::Step) -> Action {
+        let Some(state) = self.state.clone() else {
+            self.send(Reply::text(503, "The SCIM gate is not configured."));
+            return Action::Pause;
+        };
+        let Some(gate) = &state.config.scim else {
+            self.send(Reply::text(503, "The SCIM gate is not configured."));
+            return Action::Pause;
+        };
+        let step = callback(gate, &mut EnvoyHost::new(self, self.context_id));
+        self.scim = step.awaiting_body;
+        step.flow.into()
+    }
+
     fn answer(&self, state: &State, request: &SamlRequest<'_>) {
         let mut platform = HostPlatform { now: OffsetDateTime::from(self.get_current_time()), rng: rand_core::OsRng };
         let host = RequestHost(self);
@@ -275,10 +322,25 @@ struct RequestHost<'a>(&'a Http);
 
 impl IdentityHost for RequestHost<'_> {
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        self.0.get_property(path.to_vec())
+        // Not the SDK's `Context::get_property`, which panics on SerializationFailure: Envoy
+        // 1.40 returns that for a JSON null in dynamic metadata, such as a JWT claim of null.
+        hostcalls::get_property(path.to_vec()).ok().flatten()
     }
 
+    /// Returns a header that is valid UTF-8. Envoy passes bytes 0x80 to 0xFF in header values
+    /// through (seen with Envoy 1.40.0), on which the SDK's `get_http_request_header` panics.
+    /// Such a value reads as absent, so it never becomes part of an identity.
     fn request_header(&self, name: &str) -> Option<String> {
-        self.0.get_http_request_header(name)
+        self.0.get_http_request_header_bytes(name).and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+}
+
+impl Http {
+    /// Returns a request header with any invalid UTF-8 replaced by U+FFFD, or "" when absent.
+    /// Routing reads `:method` and `:path` this way, so an undecodable path is routed (to a
+    /// 404 or a pass-through) instead of panicking in the SDK.
+    fn request_header_lossy(&self, name: &str) -> String {
+        let bytes = self.get_http_request_header_bytes(name).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }

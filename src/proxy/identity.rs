@@ -7,8 +7,8 @@
 //!    metadata (`payload_in_metadata` on the provider). Dynamic metadata is written only by
 //!    filters, never by the client, and `jwt_authn` writes the payload only after the
 //!    signature, issuer, audience and expiry checks pass. The filter deliberately does not
-//!    read `forward_payload_header`: `jwt_authn` replaces that header only on routes where it
-//!    runs a requirement, so a route without one would let a client-sent copy through.
+//!    read `forward_payload_header`: `jwt_authn` replaces that header only on routes where one
+//!    of its rules matches, so elsewhere a client-sent copy would pass.
 //! 2. `ext_authz_headers`: request headers set by an `ext_authz` service. These are safe only
 //!    when the Envoy configuration removes them from client requests before `ext_authz` runs
 //!    (`envoy/production.yaml` shows the `header_mutation` filter that does it).
@@ -51,7 +51,8 @@ pub struct IdentityConfig {
     pub return_to_parameter: String,
 }
 
-/// Where `jwt_authn` stores the verified payload, and which claims fill the profile.
+/// The location of the verified payload in `jwt_authn`'s dynamic metadata, and the claims
+/// that fill the profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtAuthnSource {
     pub metadata_namespace: String,
@@ -225,7 +226,7 @@ fn check_profile_key(key: &str, path: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// What the host exposes to identity extraction: Envoy properties and request headers.
+/// Host access for identity extraction: Envoy properties and request headers.
 pub trait IdentityHost {
     /// Returns the property at `path` (`get_property` in proxy-wasm), `None` when absent.
     fn property(&self, path: &[&str]) -> Option<Vec<u8>>;
@@ -302,9 +303,9 @@ fn from_headers(source: &HeaderSource, host: &dyn IdentityHost) -> Option<Identi
 }
 
 /// Decodes a string claim. Envoy returns a string claim as its UTF-8 bytes, a number as an
-/// 8-byte little-endian double and a list or object in a binary pairs encoding, and does not
-/// say which; control characters (other than tab, LF, CR) or invalid UTF-8 mean the claim
-/// was not a string, and it is left out of the profile.
+/// 8-byte little-endian double, and a list or object in a binary pairs encoding, without
+/// saying which. Control characters (other than tab, LF, CR) or invalid UTF-8 mean the claim
+/// was not a string, so it is left out of the profile.
 fn string_claim(bytes: Vec<u8>) -> Option<String> {
     let value = String::from_utf8(bytes).ok()?;
     let textual = value.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'));

@@ -20,7 +20,12 @@ pub fn no_identity(app: &str) -> String {
     format!("edgeidp.saml.no_identity.{app}")
 }
 
-/// Requests refused for `reason` (a [`super::outcome::Rejection`] name).
-pub fn rejected(reason: &str) -> String {
+/// Requests rejected before any AuthnRequest was read, for `reason` (unknown app, say).
+pub fn requests_rejected(reason: &str) -> String {
     format!("edgeidp.saml.requests_rejected.{reason}")
+}
+
+/// AuthnRequests rejected for `reason` (a [`super::outcome::RequestCheck`] name).
+pub fn authn_requests_rejected(reason: &str) -> String {
+    format!("edgeidp.saml.authn_requests_rejected.{reason}")
 }

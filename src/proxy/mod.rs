@@ -1,10 +1,11 @@
-//! The proxy-wasm filter: Envoy's side of the SAML IdP.
+//! The proxy-wasm filter: Envoy's side of the SAML IdP and the SCIM gate.
 //!
 //! The root context parses the plugin configuration once per worker ([`FilterConfig`]); each
 //! request gets an HTTP context that routes on `:path` ([`routing`]), reads the identity
-//! that Envoy's own authentication established ([`identity`]), and answers the SAML
-//! endpoints itself ([`endpoints`]). Only [`host`] touches proxy-wasm, and it is built for
-//! `wasm32` alone, so everything else is tested natively.
+//! that Envoy's own authentication established ([`identity`]), and serves the SAML
+//! endpoints itself ([`endpoints`]), or passes requests for the SCIM API through the
+//! bearer-token gate ([`scim`]). Only [`host`] and the Envoy side of [`scim`] touch
+//! proxy-wasm, and they are built for `wasm32` alone, so everything else is tested natively.
 
 pub mod endpoints;
 pub mod filter_config;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod reply;
 pub mod routing;
+pub mod scim;
 
 #[cfg(target_arch = "wasm32")]
 mod host;

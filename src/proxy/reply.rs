@@ -1,4 +1,4 @@
-//! Local replies: the status, headers and body the filter answers with instead of passing the
+//! Local replies: the status, headers and body the filter sends instead of passing the
 //! request upstream.
 
 use crate::saml::post_form::{PostForm, POST_FORM_HEADERS};
@@ -15,7 +15,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// A plain-text page with a fixed message. Never pass request data as `message`: the
+    /// Builds a plain-text page with a fixed message. Never pass request data as `message`: the
     /// text is not escaped and reaches the client as it is.
     pub fn text(status: u32, message: &str) -> Self {
         let mut body = message.as_bytes().to_vec();
@@ -31,7 +31,7 @@ impl Reply {
         }
     }
 
-    /// The HTTP-POST binding page, with its no-store headers and Content-Security-Policy.
+    /// Builds the HTTP-POST binding page, with its no-store headers and Content-Security-Policy.
     pub fn post_form(form: PostForm) -> Self {
         let mut headers = owned(&POST_FORM_HEADERS);
         headers.push(("content-security-policy".to_owned(), form.content_security_policy));
@@ -39,7 +39,7 @@ impl Reply {
         Self { status: 200, headers, body: form.html.into_bytes() }
     }
 
-    /// A 302 to `location`, which must be a URL the configuration supplied.
+    /// Builds a 302 to `location`, which must be a URL the configuration supplied.
     pub fn redirect(location: &str) -> Self {
         Self {
             status: 302,
@@ -48,7 +48,7 @@ impl Reply {
         }
     }
 
-    /// A metadata document.
+    /// Builds the reply that carries a metadata document.
     pub fn metadata(xml: &str) -> Self {
         Self {
             status: 200,

@@ -1,19 +1,20 @@
 //! Request routing on `:path` and `:method`.
 //!
-//! Envoy 1.40 accepts no per-route configuration for Wasm filters, so the filter sees every
+//! Envoy 1.40 accepts no per-route configuration for Wasm filters, so the filter receives every
 //! request on the listener and picks its own. A path that is not one of the endpoints below
 //! passes through untouched; to keep the filter off a route entirely, give the route
 //! `envoy.config.route.v3.FilterConfig{disabled: true}`.
 
-/// What the filter does with one request.
+use super::filter_config::FilterConfig;
+
+/// The filter's decision for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route<'a> {
     /// Not ours: continue to the next filter unchanged.
     PassThrough,
     /// A SAML IdP endpoint under `saml_prefix`.
     Saml(SamlEndpoint<'a>),
-    /// A request for the SCIM bearer-token gate. Nothing routes here yet: the gate adds its
-    /// path match in [`route`] and its handling in the filter's SCIM arm.
+    /// A request under a prefix that the SCIM bearer-token gate guards.
     Scim,
 }
 
@@ -50,6 +51,17 @@ impl<'a> PathAndQuery<'a> {
             None => Self { path: path_and_query, query: None },
         }
     }
+}
+
+/// Routes a request by method and `:path`. The SCIM gate's prefixes come first, because
+/// they match the normalized path (`/saml/../scim/v2/Users` is under `/scim/v2`) while the
+/// SAML endpoints match the path as sent. In the other order, a path that the upstream
+/// normalizes into the SCIM API could pass through as not ours.
+pub fn route_request<'a>(config: &FilterConfig, method: &str, path_and_query: &'a str) -> Route<'a> {
+    if config.scim.as_ref().is_some_and(|gate| gate.guards(path_and_query)) {
+        return Route::Scim;
+    }
+    route(&config.saml.saml_prefix, method, PathAndQuery::split(path_and_query).path)
 }
 
 /// Routes a request by method and path (without the query).

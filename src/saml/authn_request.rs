@@ -133,7 +133,9 @@ impl EncodedRequest {
             return Err(fail(RequestErrorKind::AcsUrlNotAllowed { url: acs_url }));
         }
 
-        let signed = self.verify_signature(&document, policy).map_err(fail)?;
+        // An unauthenticated request gets no signed answer at all: posting an error Response
+        // back would hand anyone an IdP-signed document with an InResponseTo of their choice.
+        let signed = self.verify_signature(&document, policy).map_err(AuthnRequestError::from)?;
         let request = read_request(root, self, issuer, acs, acs_url, signed).map_err(fail)?;
         check_policy(&request, policy).map_err(fail)?;
         Ok(request)

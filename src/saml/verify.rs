@@ -148,12 +148,12 @@ pub struct SignedElement<'a, 'input> {
 }
 
 impl<'a, 'input> SignedElement<'a, 'input> {
-    /// The verified element. Its ds:Signature child is not covered by the digest.
+    /// Returns the verified element. Its ds:Signature child is not covered by the digest.
     pub fn node(&self) -> Node<'a, 'input> {
         self.node
     }
 
-    /// The ds:Signature child that was verified.
+    /// Returns the ds:Signature child that was verified.
     pub fn signature(&self) -> Node<'a, 'input> {
         self.signature
     }

@@ -96,8 +96,8 @@ impl<'input> Document<'input> {
             return Err(XmlError::TooLarge { bytes: xml.len(), max: limits.max_bytes });
         }
         prescan(xml, limits).map_err(|e| match e {
-            // An entity declaration is only legal inside a DTD, so it can only show up in a
-            // document that failed already; the check runs then to name the cause.
+            // An entity declaration is only legal inside a DTD, so it appears only in a document
+            // that already failed. The search runs then, to name the cause.
             XmlError::DtdNotAllowed | XmlError::Malformed(_)
                 if contains_ignore_ascii_case(xml.as_bytes(), b"<!ENTITY") =>
             {
@@ -115,12 +115,12 @@ impl<'input> Document<'input> {
         Ok(Self { tree })
     }
 
-    /// The underlying read-only tree.
+    /// Returns the underlying read-only tree.
     pub fn tree(&self) -> &roxmltree::Document<'input> {
         &self.tree
     }
 
-    /// The document node (the parent of the document element).
+    /// Returns the document node (the parent of the document element).
     pub fn root(&self) -> roxmltree::Node<'_, 'input> {
         self.tree.root()
     }
@@ -129,7 +129,7 @@ impl<'input> Document<'input> {
         self.tree.root_element()
     }
 
-    /// The original text the document was parsed from.
+    /// Returns the original text the document was parsed from.
     pub fn input(&self) -> &'input str {
         self.tree.input_text()
     }
@@ -216,7 +216,7 @@ pub fn element_id<'a>(node: roxmltree::Node<'a, '_>) -> Result<Option<&'a str>, 
     }
 }
 
-/// The tokenizer pass: depth, attribute count and name length, before a tree is built.
+/// Checks depth, attribute count and name length with a tokenizer, before a tree is built.
 fn prescan(xml: &str, limits: &Limits) -> Result<(), XmlError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     reader.config_mut().check_end_names = false;
@@ -271,7 +271,7 @@ fn check_name(name: &str, limits: &Limits) -> Result<(), XmlError> {
     Ok(())
 }
 
-/// The first 32 characters of a name, for error messages.
+/// Returns the first 32 characters of a name, for error messages.
 fn shorten(name: &str) -> String {
     name.chars().take(32).collect()
 }

@@ -32,6 +32,10 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 512 * 1024;
 /// The filter buffers the body in the VM's memory, once per concurrent request.
 pub const MAX_MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The token id that log lines and metrics show for a request whose token was not
+/// recognised, so no configured token may have it.
+pub const UNKNOWN_TOKEN_ID: &str = "unknown";
+
 /// Tokens that expire within this many days produce a warning at load.
 const EXPIRY_WARNING_DAYS: i64 = 14;
 
@@ -226,6 +230,13 @@ impl TokenEntry {
         path: &str,
     ) -> Result<Self, ConfigError> {
         let id = name(&raw.id, &join(path, "id"), 64, "token ids")?;
+        if id == UNKNOWN_TOKEN_ID {
+            return Err(ConfigError::invalid(
+                join(path, "id"),
+                &id,
+                "logs and metrics name requests without a recognised token \"unknown\"; choose another id",
+            ));
+        }
         let digest = digest(&raw.sha256, &join(path, "sha256"))?;
         let tenant = name(&raw.tenant, &join(path, "tenant"), 128, "tenant names")?;
         if !tenants.is_empty() && !tenants.contains_key(&tenant) {
@@ -592,6 +603,12 @@ mod tests {
     fn duplicate_prefix_rejected() {
         let result = load(json!({"prefixes": ["/scim/v2"], "tenants": {"a": {"prefixes": ["/SCIM/v2"]}}}));
         assert!(result.is_err(), "prefixes that differ only in case are duplicates");
+    }
+
+    #[test]
+    fn unknown_id_reserved() {
+        let value = json!({"tokens": [{"id": "unknown", "sha256": digest_of("1"), "tenant": "t"}]});
+        assert_eq!(error_path(value), "scim.tokens[0].id");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::body::BodyError;
+use super::config::UNKNOWN_TOKEN_ID;
 use super::operation::OperationSet;
 
 /// The `schemas` value of a SCIM error response.
@@ -335,7 +336,7 @@ impl Rejection {
             "scim request rejected: status={} reason=\"{}\" token={} method={} path={}",
             self.status,
             self.reason,
-            self.token_id.as_deref().unwrap_or("unknown"),
+            self.token_id.as_deref().unwrap_or(UNKNOWN_TOKEN_ID),
             printable(method, 16),
             printable(path.split('?').next().unwrap_or(""), 256),
         )

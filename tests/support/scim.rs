@@ -4,9 +4,11 @@
 // Each test crate that includes this module uses a different part of it.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
 use edgeidp::scim::{
-    BodyDecision, HeaderChanges, HeadersDecision, MemoryStore, Rejection, RequestHead, ScimGate, SharedStore,
-    TokenDigest,
+    BodyDecision, HeaderChanges, HeadersDecision, MemoryStore, Operation, OperationSet, Rejection, RequestHead,
+    ScimGate, SharedStore, TokenDigest,
 };
 use serde_json::{json, Value};
 use time::macros::datetime;
@@ -153,4 +155,57 @@ pub fn error_document(rejection: &Rejection) -> Value {
     assert_eq!(body["status"], json!(rejection.status.to_string()), "status must be the HTTP status as a string");
     assert_eq!(rejection.header("content-type"), Some("application/scim+json"), "content type");
     body
+}
+
+/// A request from `tests/fixtures/scim/`.
+pub struct Fixture {
+    pub name: String,
+    pub request: Request,
+    /// The operations the request requires.
+    pub operations: OperationSet,
+}
+
+/// Loads the Okta- and Entra-shaped requests under `tests/fixtures/scim/`, sorted by name.
+///
+/// A fixture is a JSON object: `client` (`okta` or `entra`), `description`, `method`, `path`
+/// (with the query), `headers` (a list of `[name, value]` pairs, without `Authorization`),
+/// an optional `body`, and `operations`, the names the request requires.
+pub fn fixtures() -> Vec<Fixture> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scim");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&directory)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", directory.display()))
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|path| load(path)).collect()
+}
+
+fn load(path: &Path) -> Fixture {
+    let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
+    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
+    let text_of =
+        |field: &str| value[field].as_str().unwrap_or_else(|| panic!("{name}: {field} must be a string")).to_owned();
+
+    let mut request = Request::new(&text_of("method"), &text_of("path"));
+    for pair in value["headers"].as_array().unwrap_or_else(|| panic!("{name}: headers must be a list")) {
+        let (Some(header), Some(header_value)) = (pair[0].as_str(), pair[1].as_str()) else {
+            panic!("{name}: each header is a [name, value] pair");
+        };
+        request = request.header(header, header_value);
+    }
+    if let Some(body) = value.get("body") {
+        request = request.raw_body(body.to_string().as_bytes());
+    }
+
+    let operations = value["operations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: operations must be a list"))
+        .iter()
+        .map(|op| {
+            op.as_str().and_then(Operation::from_name).unwrap_or_else(|| panic!("{name}: unknown operation {op}"))
+        })
+        .collect();
+    Fixture { name, request, operations }
 }

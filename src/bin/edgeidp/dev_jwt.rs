@@ -14,7 +14,7 @@ use edgeidp::platform::CryptoRngCore;
 use edgeidp::saml::algorithm::SignatureAlgorithm;
 use edgeidp::saml::signer::{RsaCrateSigner, Signer};
 
-/// The key ID: the RFC 7638 thumbprint of the public key (SHA-256 over the required members
+/// Returns the key ID: the RFC 7638 thumbprint of the public key (SHA-256 over the required members
 /// in lexicographic order, base64url).
 pub fn key_id(key: &RsaPrivateKey) -> String {
     let (n, e) = public_members(key);
@@ -22,7 +22,7 @@ pub fn key_id(key: &RsaPrivateKey) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// The JWKS document holding the key's public half.
+/// Returns the JWKS document with the key's public half.
 pub fn jwks(key: &RsaPrivateKey) -> String {
     let (n, e) = public_members(key);
     let document = json!({
