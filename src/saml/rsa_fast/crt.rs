@@ -15,7 +15,7 @@ use crate::platform::CryptoRngCore;
 /// 2048-bit keys), so a second try already means a broken random generator.
 const BLINDING_ATTEMPTS: usize = 4;
 
-/// Why a key cannot be prepared or a private-key operation failed. Never carries key material.
+/// An error preparing a key or computing a private-key operation; carries no key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum CrtError {
     /// The key has more than two primes.

@@ -2,8 +2,8 @@
 //!
 //! The two halves of an RSA-CRT private-key operation have the same shape (same limb count,
 //! same number of squarings and multiplications), so one instruction stream can carry both.
-//! On `wasm32` with `simd128` every operation here is one or a few 128-bit instructions;
-//! `u64x2.extmul_low_u32x4` is the 32×32→64-bit multiply that WebAssembly offers, applied to
+//! On `wasm32` with `simd128` every operation here is one or a few 128-bit instructions.
+//! The multiply is `u64x2.extmul_low_u32x4`, WebAssembly's 32×32→64-bit product, applied to
 //! both lanes at once. Elsewhere a portable two-element version computes the same values.
 //!
 //! [`Limb2`] holds one 28-bit limb per lane; [`LimbPair`] holds two consecutive limbs per

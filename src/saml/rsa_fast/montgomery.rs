@@ -538,4 +538,75 @@ mod tests {
         let odd = BigUint::from(3u8);
         assert_eq!(Montgomery::new([&large, &odd]).err(), Some(ModulusError::TooLarge { bits: 2201 }), "too many limbs");
     }
+
+    /// Welch's t statistic of two samples, after dropping the values above the pooled 90th
+    /// percentile (interrupts and preemption only ever add time).
+    fn welch_t(first: &[f64], second: &[f64]) -> f64 {
+        let mut pooled: Vec<f64> = first.iter().chain(second).copied().collect();
+        pooled.sort_by(f64::total_cmp);
+        let cutoff = pooled[pooled.len() * 9 / 10];
+        let stats = |sample: &[f64]| {
+            let kept: Vec<f64> = sample.iter().copied().filter(|&x| x <= cutoff).collect();
+            let n = kept.len() as f64;
+            let mean = kept.iter().sum::<f64>() / n;
+            let variance = kept.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            (mean, variance, n)
+        };
+        let (m0, v0, n0) = stats(first);
+        let (m1, v1, n1) = stats(second);
+        (m0 - m1) / (v0 / n0 + v1 / n1).sqrt()
+    }
+
+    /// A statistical timing test in the style of dudect (Reparaz, Balasch and Verbauwhede,
+    /// "Dude, is my code constant time?", 2017) for the secret-exponent power, the one place
+    /// where secrets meet the arithmetic: class 0 uses the most special secrets (base one,
+    /// every window digit zero, so every table read hits entry 0 and every product is by
+    /// one), class 1 fresh random bases and digits. The classes are interleaved at random
+    /// so that drift in machine load affects both alike. A constant-time implementation keeps
+    /// |t| small; dudect treats |t| > 4.5 as evidence of a leak.
+    ///
+    /// Run natively and on the wasm SIMD path (under Node.js) with:
+    ///
+    /// ```text
+    /// cargo test --release --lib rsa_fast::montgomery::tests::timing -- --ignored --nocapture
+    /// cargo test --release --target wasm32-wasip1 --no-default-features --lib rsa_fast::montgomery::tests::timing -- --ignored --nocapture
+    /// ```
+    #[test]
+    #[ignore = "statistical timing test, about a minute; see the doc comment for the command"]
+    fn timing_independent_of_secrets() {
+        use rand_core::{RngCore, SeedableRng};
+
+        let [m0, m1] = moduli();
+        let context = Montgomery::new([&m0, &m1]).unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([42; 32]);
+        let samples: usize = std::env::var("EDGEIDP_TIMING_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+        let zero_digits = vec![Limb2::ZERO; 1024 / WINDOW_BITS as usize + 1];
+        let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+
+        for _ in 0..2 * samples {
+            let class = (rng.next_u32() & 1) as usize;
+            let (base, digits) = if class == 0 {
+                (context.one, zero_digits.clone())
+            } else {
+                let base = num_of([&sample(rng.next_u32(), &m0), &sample(rng.next_u32(), &m1)]);
+                let digits = (0..zero_digits.len()).map(|_| Limb2::new(rng.next_u32() & 31, rng.next_u32() & 31)).collect();
+                (context.mul(&base, context.r2()), digits)
+            };
+            let start = std::time::Instant::now();
+            let result = context.pow_secret(&base, &digits);
+            times[class].push(start.elapsed().as_secs_f64());
+            std::hint::black_box(result);
+        }
+
+        let t = welch_t(&times[0], &times[1]);
+        let mean = |sample: &[f64]| sample.iter().sum::<f64>() / sample.len() as f64 * 1e6;
+        eprintln!(
+            "pow_secret timing: special secrets {:.1} us, random secrets {:.1} us, Welch t = {t:.2} ({} and {} samples)",
+            mean(&times[0]),
+            mean(&times[1]),
+            times[0].len(),
+            times[1].len()
+        );
+        assert!(t.abs() < 4.5, "the time of pow_secret depends on the secret inputs: Welch t = {t:.2}");
+    }
 }
