@@ -51,7 +51,7 @@ fn main() {
 fn time(signer: &dyn Signer, iterations: usize) -> Vec<f64> {
     let message = [0x3cu8; 600];
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
-    let mut sign = |rng: &mut rand_chacha::ChaCha20Rng| {
+    let sign = |rng: &mut rand_chacha::ChaCha20Rng| {
         if let Err(e) = signer.sign(SignatureAlgorithm::RsaSha256, &message, rng) {
             eprintln!("signing failed: {e}");
             std::process::exit(1);

@@ -33,9 +33,12 @@ pub(super) use portable::{Limb2, LimbPair, Wide2};
 mod simd {
     use core::arch::wasm32::{
         i32x4_eq, i32x4_mul, i32x4_shuffle, i64x2_add, i64x2_shl, i64x2_shr, i64x2_sub, u32x4, u32x4_extract_lane,
-        u64x2, u64x2_extend_low_u32x4, u64x2_extmul_high_u32x4, u64x2_extmul_low_u32x4, u64x2_extract_lane, u64x2_shr,
+        u64x2, u64x2_extend_low_u32x4, u64x2_extmul_high_u32x4, u64x2_extmul_low_u32x4, u64x2_shr,
         v128, v128_and, v128_bitselect, v128_or, v128_xor,
     };
+
+    #[cfg(test)]
+    use core::arch::wasm32::u64x2_extract_lane;
 
     use super::{LIMB_BITS, LIMB_MASK};
 
@@ -159,7 +162,7 @@ mod simd {
         }
 
         /// `if_set` in the lanes where `mask` is all ones, `if_clear` where it is zero.
-        #[inline(always)]
+        #[cfg(test)]
         pub(in crate::saml::rsa_fast) fn select(mask: Self, if_set: Self, if_clear: Self) -> Self {
             Self(v128_bitselect(if_set.0, if_clear.0, mask.0))
         }

@@ -1,15 +1,15 @@
 //! Montgomery arithmetic modulo p (lane 0) and q (lane 1) at once.
 //!
-//! Numbers are fixed-size arrays of [`Limb2`], least significant limb first; a key uses the
-//! first `limbs` of them, with `R = 2^(28 * limbs) > 4 * max(p, q)`. Because R exceeds four
-//! times each modulus, a Montgomery product of two values below 2m is again below 2m
-//! (Walter, "Montgomery exponentiation needs no final subtractions", 1999), so the
-//! multiplication has no conditional subtraction at all; values become canonical (below m)
-//! only where a caller asks, through [`Montgomery::reduce_once`].
+//! Numbers are fixed-size arrays of [`LimbPair`], least significant limb first. A key uses
+//! the first `limbs` limbs (an even number), with `R = 2^(28 * limbs) > 4 * max(p, q)`. For
+//! inputs below 2m the Montgomery product `(a * b + q * m) / R` is below
+//! `(4m^2 + R * m) / R < 2m`, so the multiplication needs no conditional subtraction at all.
+//! Values become canonical (below m) only where a caller requests it, through
+//! [`Montgomery::reduce_once`].
 //!
-//! Multiplication is product scanning with the reduction interleaved column by column
-//! (Koç, Acar and Kaliski's "FIPS" method): each column sums its limb products in 64-bit
-//! lanes and carries once, which the 28-bit limbs allow (see [`super::lanes`]).
+//! Multiplication is product scanning with the reduction interleaved column by column: each
+//! column sums its limb products in 64-bit lanes and carries once, which the 28-bit limbs
+//! allow (see [`super::lanes`]).
 //!
 //! Loop bounds depend only on the limb count and the exponent length, which are public.
 //! The secret exponent enters only through window digits, and a window's table entry is
@@ -77,7 +77,7 @@ pub(super) struct Montgomery {
     r3: Num,
 }
 
-/// Why the moduli cannot be used.
+/// A modulus that the arithmetic cannot use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ModulusError {
     /// A modulus is even (so it is not an RSA prime).
@@ -557,9 +557,9 @@ mod tests {
         (m0 - m1) / (v0 / n0 + v1 / n1).sqrt()
     }
 
-    /// A statistical timing test in the style of dudect (Reparaz, Balasch and Verbauwhede,
-    /// "Dude, is my code constant time?", 2017) for the secret-exponent power, the one place
-    /// where secrets meet the arithmetic: class 0 uses the most special secrets (base one,
+    /// A statistical timing test in the style of dudect (two classes of inputs, Welch's t-test
+    /// on their times) for the secret-exponent power, the one place where secrets meet the
+    /// arithmetic: class 0 uses the most special secrets (base one,
     /// every window digit zero, so every table read hits entry 0 and every product is by
     /// one), class 1 fresh random bases and digits. The classes are interleaved at random
     /// so that drift in machine load affects both alike. A constant-time implementation keeps
