@@ -131,7 +131,7 @@ impl CrtKey {
         // c = m * r^e; c^d = m^d * r; multiplying by r^-1 leaves m^d, per prime.
         let blinded = ctx.mul(&message_mont, &ctx.pow_public(&r_mont, self.e));
         let powered = ctx.pow_secret(&blinded, &self.digits);
-        let per_prime = ctx.from_montgomery(&ctx.mul(&powered, &r_inv_mont));
+        let per_prime = ctx.to_canonical(&ctx.mul(&powered, &r_inv_mont));
 
         let signature = self.recombine(&per_prime);
         self.check(&signature, &message_mont)?;
@@ -201,8 +201,8 @@ impl CrtKey {
     fn check(&self, signature: &Limbs, message_mont: &Num) -> Result<(), CrtError> {
         let ctx = &self.montgomery;
         let s = ctx.to_montgomery(&limbs::broadcast(signature));
-        let recovered = ctx.from_montgomery(&ctx.pow_public(&s, self.e));
-        let expected = ctx.from_montgomery(message_mont);
+        let recovered = ctx.to_canonical(&ctx.pow_public(&s, self.e));
+        let expected = ctx.to_canonical(message_mont);
         if ctx.equal(&recovered, &expected) {
             Ok(())
         } else {

@@ -164,7 +164,7 @@ impl Montgomery {
     }
 
     /// Returns `a * R^-1 mod m` in canonical form (below m), for `a` below 2m.
-    pub(super) fn from_montgomery(&self, a: &Num) -> Num {
+    pub(super) fn to_canonical(&self, a: &Num) -> Num {
         let mut unit = [LimbPair::ZERO; MAX_PAIRS];
         unit[0] = LimbPair::new(Limb2::new(1, 1), Limb2::ZERO);
         self.reduce_once(&self.mul(a, &unit))
@@ -457,9 +457,9 @@ mod tests {
         let r = BigUint::from(1u8) << (LIMB_BITS as usize * context.limbs());
         for seed in 0..20 {
             let (a0, b0, a1, b1) = (sample(seed, &m0), sample(seed + 100, &m0), sample(seed + 7, &m1), sample(seed + 9, &m1));
-            let product = context.from_montgomery(&context.mul(&num_of([&a0, &a1]), &num_of([&b0, &b1])));
+            let product = context.to_canonical(&context.mul(&num_of([&a0, &a1]), &num_of([&b0, &b1])));
             let [p0, p1] = lanes_of(&product);
-            // from_montgomery(mul(a, b)) is a * b * R^-2, so multiplying back by R^2 gives a * b.
+            // to_canonical(mul(a, b)) is a * b * R^-2, so multiplying back by R^2 gives a * b.
             assert_eq!((p0 * &r % &m0 * &r) % &m0, (&a0 * &b0) % &m0, "lane 0 product, seed {seed}");
             assert_eq!((p1 * &r % &m1 * &r) % &m1, (&a1 * &b1) % &m1, "lane 1 product, seed {seed}");
         }
@@ -484,7 +484,7 @@ mod tests {
         let x = sample(5, &m0) * sample(6, &m1);
         let mut wide = [0u32; 2 * MAX_LIMBS];
         limbs::from_bytes(&x.to_bytes_be(), &mut wide);
-        let back = lanes_of(&context.from_montgomery(&context.to_montgomery(&limbs::broadcast(&wide))));
+        let back = lanes_of(&context.to_canonical(&context.to_montgomery(&limbs::broadcast(&wide))));
         assert_eq!(back[0], &x % &m0, "lane 0 holds x mod m0");
         assert_eq!(back[1], &x % &m1, "lane 1 holds x mod m1");
     }
@@ -497,7 +497,7 @@ mod tests {
         let (e0, e1) = (sample(13, &m0), BigUint::from(0u8));
         let digits = window_digits([&e0, &e1], 1024);
         let bases = context.mul(&num_of([&base0, &base1]), context.r2());
-        let result = lanes_of(&context.from_montgomery(&context.pow_secret(&bases, &digits)));
+        let result = lanes_of(&context.to_canonical(&context.pow_secret(&bases, &digits)));
         assert_eq!(result[0], base0.modpow(&e0, &m0), "lane 0 power");
         assert_eq!(result[1], BigUint::from(1u8), "lane 1 power with a zero exponent is one");
     }
@@ -509,7 +509,7 @@ mod tests {
         let (base0, base1) = (sample(21, &m0), sample(22, &m1));
         let bases = context.mul(&num_of([&base0, &base1]), context.r2());
         for e in [1u64, 3, 65537, (1 << 33) - 1] {
-            let result = lanes_of(&context.from_montgomery(&context.pow_public(&bases, e)));
+            let result = lanes_of(&context.to_canonical(&context.pow_public(&bases, e)));
             assert_eq!(result[0], base0.modpow(&BigUint::from(e), &m0), "lane 0, e = {e}");
             assert_eq!(result[1], base1.modpow(&BigUint::from(e), &m1), "lane 1, e = {e}");
         }
