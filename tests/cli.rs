@@ -128,3 +128,39 @@ fn unknown_app_is_named() {
     assert!(!output.status.success());
     assert!(message.contains("app \"nope\" is not in the configuration; known apps: amion, doximity"), "{message}");
 }
+
+#[test]
+fn keygen_refuses_to_overwrite() {
+    let workspace = Workspace::new();
+    stdout(&workspace.run(&["keygen", "--key-out", "k.pem", "--cert-out", "c.pem"]));
+    let key_before = std::fs::read(workspace.dir.path().join("k.pem")).expect("key");
+    let output = workspace.run(&["keygen", "--key-out", "k.pem", "--cert-out", "c.pem"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a second keygen must not replace the key");
+    assert!(message.contains("already exists; pass --force"), "{message}");
+    assert_eq!(std::fs::read(workspace.dir.path().join("k.pem")).expect("key"), key_before);
+    stdout(&workspace.run(&["keygen", "--force", "--key-out", "k.pem", "--cert-out", "c.pem"]));
+}
+
+#[test]
+fn verify_reads_the_post_form_page() {
+    let workspace = Workspace::new();
+    let mut args = SIGN.to_vec();
+    args.push("--base64");
+    let encoded = stdout(&workspace.run(&args));
+    let page = edgeidp::saml::post_form::post_form("https://sp.example.test/saml/acs", "SAMLResponse", encoded.trim(), Some("{\"a\":1}"));
+    workspace.write("form.html", page.html.as_bytes());
+    let report = stdout(&workspace.run(&["verify", "--cert", "idp.cert.pem", "--now", "2026-12-04T12:01:00Z", "form.html"]));
+    assert!(report.starts_with("Result: every check passed"), "{report}");
+}
+
+#[test]
+fn verify_marks_unverified_values() {
+    let workspace = Workspace::new();
+    let xml = stdout(&workspace.run(&SIGN)).replace("Charge Nurse", "Chief Surgeon");
+    workspace.write("tampered.xml", xml.as_bytes());
+    let output = workspace.run(&["verify", "--cert", "idp.cert.pem", "--now", "2026-12-04T12:01:00Z", "tampered.xml"]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(report.starts_with("Result: FAILED (signature)"), "{report}");
+    assert!(report.contains("the values below are unverified"), "{report}");
+}

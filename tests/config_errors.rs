@@ -303,3 +303,12 @@ fn signing_key_missing() {
     });
     assert_names(&message, "idp.signing_key_pem");
 }
+
+#[test]
+fn missing_required_field_named() {
+    let message = error_for(|c| {
+        c["apps"]["amion"].as_object_mut().expect("app").remove("sp_entity_id");
+    });
+    assert_names(&message, "apps.amion.sp_entity_id");
+    assert!(message.contains("missing field"), "{message}");
+}

@@ -109,8 +109,8 @@ fn certificate_not_pem_rejected() {
 #[test]
 fn certificate_missing_rejected() {
     let message = error_for(json!({"content_algorithm": "aes256-gcm"}));
-    assert_names(&message, PATH);
-    assert!(message.contains("certificate_pem"), "{message}");
+    assert_names(&message, &format!("{PATH}.certificate_pem"));
+    assert!(message.contains("missing field"), "{message}");
 }
 
 #[test]

@@ -707,15 +707,14 @@ fn assertion_window_matches_configuration() {
 
 // Configuration errors: on_configure returns false and the log names the field.
 
-/// Each case: a broken configuration and the text its error line must contain. A missing
-/// field is reported by serde at its parent's path, with the field's name in the message.
+/// Each case: a broken configuration and the text its error line must contain.
 #[test]
 fn configuration_errors_name_the_field() {
     let cases: [(&str, Value, &str); 6] = [
         (
             "missing entity ID",
             reference_with(|c| drop(c["idp"].as_object_mut().map(|idp| idp.remove("entity_id")))),
-            "idp: missing field `entity_id`",
+            "idp.entity_id: missing field `entity_id`",
         ),
         (
             "invalid ACS URL",

@@ -43,6 +43,9 @@ enum Command {
         /// Certificate validity in days from now.
         #[arg(long, default_value_t = 730)]
         days: u32,
+        /// Replace existing key and certificate files.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the IdP metadata for a configuration.
     Metadata {
@@ -175,7 +178,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Keygen { key_out, cert_out, bits, common_name, days } => {
+        Command::Keygen { key_out, cert_out, bits, common_name, days, force } => {
+            for path in [&key_out, &cert_out] {
+                if path.exists() && !force {
+                    return Err(format!(
+                        "{} already exists; pass --force to replace it (a replaced signing key breaks every SP that trusts its certificate)",
+                        path.display()
+                    ));
+                }
+            }
             let mut platform = SystemPlatform::new();
             let now = platform.now();
             let generated = keys::generate_self_signed(bits, &common_name, now, days, platform.rng())
@@ -330,6 +341,8 @@ fn check_token_entry(entry: &str) -> Result<(), String> {
 fn decode_response_text(text: &str) -> Result<String, String> {
     use base64::Engine;
     let trimmed = text.trim();
+    let from_form = form_value(trimmed, "SAMLResponse");
+    let trimmed = from_form.unwrap_or(trimmed);
     if trimmed.starts_with('<') {
         return Ok(trimmed.to_owned());
     }
@@ -340,6 +353,15 @@ fn decode_response_text(text: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| "the base64 Response does not decode to UTF-8 XML".to_owned())
 }
 
+/// Returns the `value` of the `<input name="{name}">` in an HTML page such as the filter's
+/// POST form. Base64 needs no HTML unescaping, so the value is returned as written.
+fn form_value<'a>(page: &'a str, name: &str) -> Option<&'a str> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let length = page.get(start..)?.find('"')?;
+    page.get(start..start + length)
+}
+
 fn print_report(report: &inspect::ResponseReport) {
     let signature = |check: &Option<inspect::SignatureCheck>| match check {
         Some(inspect::SignatureCheck::Valid { algorithm }) => format!("valid ({algorithm})"),
@@ -348,6 +370,15 @@ fn print_report(report: &inspect::ResponseReport) {
         None => "no Assertion".to_owned(),
     };
     let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(absent)".to_owned());
+    let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
+    if failed.is_empty() {
+        println!("Result: every check passed");
+    } else {
+        println!("Result: FAILED ({})", failed.join(", "));
+    }
+    if !report.content_verified {
+        println!("WARNING: no signature covers the Assertion; the values below are unverified");
+    }
     println!("Response signature:  {}", signature(&report.response_signature));
     println!("Assertion signature: {}", signature(&report.assertion_signature));
     println!("Issuer:        {}", show(&report.issuer));

@@ -90,7 +90,14 @@ fn parse_raw(json: &[u8]) -> Result<raw::RawConfig, ConfigError> {
         Err(error) => {
             let path = error.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            Err(ConfigError::syntax(path, error.into_inner().to_string()))
+            let message = error.into_inner().to_string();
+            // serde reports a missing field at its parent object; name the field itself.
+            let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+            let path = match missing {
+                Some(field) => join(&path, field),
+                None => path,
+            };
+            Err(ConfigError::syntax(path, message))
         }
     }
 }

@@ -10,12 +10,12 @@ import { deflateRawSync } from 'node:zlib';
 import { referenceConfig } from '../../www/reference.js';
 import {
   FIXED_TIME,
+  REPO,
   SEED,
   afterPreview,
   loadPage,
   openBrowser,
   runCli,
-  runProgram,
   screenshot,
   spAttributes,
   temporaryDirectory,
@@ -68,9 +68,9 @@ async function exportConfig(page, directory) {
 }
 
 /** Pins the page's clock and seed so its output is reproducible. */
-async function pinTimeAndSeed(page) {
-  await page.fill('#preview-time', FIXED_TIME);
-  await afterPreview(page, () => page.fill('#preview-seed', SEED));
+async function pinTimeAndSeed(page, time = FIXED_TIME, seed = SEED) {
+  await page.fill('#preview-time', time);
+  await afterPreview(page, () => page.fill('#preview-seed', seed));
 }
 
 test('default preview shows the five attributes', async () => {
@@ -202,16 +202,28 @@ test('previewer output equals the command line', async () => {
   });
 });
 
-// EDGEIDP_FILTER_SIGN names a program that signs with the proxy-wasm filter module (under a
-// wasmtime host) and takes the arguments of `edgeidp sign`: --config, --app, --user, --now
-// and --seed. It prints the Response XML the filter would send.
-const FILTER_SIGN = process.env.EDGEIDP_FILTER_SIGN;
+/** The inputs of the golden Response that the filter (through a wasmtime host) and the CLI sign. */
+const GOLDEN = {
+  config: join(REPO, 'tests', 'fixtures', 'parity', 'reference-config.json'),
+  profile: join(REPO, 'tests', 'fixtures', 'parity', 'reference-profile.json'),
+  time: '2026-12-04T12:00:00Z',
+  seed: '07'.repeat(32),
+  response: join(REPO, 'tests', 'golden', 'reference_amion_idp_initiated.xml'),
+};
 
-test('previewer output equals the filter', { skip: !FILTER_SIGN && 'EDGEIDP_FILTER_SIGN is not set' }, async () => {
-  await withPage('byte-parity-filter', async ({ page, directory }) => {
-    const previewed = await previewForParity(page, directory);
-    const signed = await runProgram(FILTER_SIGN, previewed.signArgs);
-    assert.equal(previewed.xml, signed.trimEnd(), 'the previewer and the filter must sign the same bytes');
+test('previewer output equals the golden file', async () => {
+  await withPage('byte-parity-golden', async ({ page }) => {
+    await afterPreview(page, () => page.setInputFiles('#import-config', GOLDEN.config));
+    assert.match(await page.textContent('#config-status'), /Imported reference-config\.json/);
+    assert.equal(await page.inputValue('#app-select'), 'amion');
+    await afterPreview(page, () => page.fill('#profile-json', readFileSync(GOLDEN.profile, 'utf8')));
+    await pinTimeAndSeed(page, GOLDEN.time, GOLDEN.seed);
+    assert.equal(await page.getAttribute('#preview', 'data-state'), 'ready', await page.textContent('#preview-error'));
+
+    const golden = readFileSync(GOLDEN.response, 'utf8');
+    const expected = golden.endsWith('\n') ? golden.slice(0, -1) : golden;
+    assert.equal(await page.textContent('#response-xml'), expected, 'the previewer must sign the bytes of tests/golden/reference_amion_idp_initiated.xml');
+    assert.equal(await page.textContent('#response-base64'), Buffer.from(expected, 'utf8').toString('base64'));
   });
 });
 
