@@ -28,10 +28,10 @@ struct Cli {
 enum Command {
     /// Generate an RSA signing key (PKCS#8 PEM) and a self-signed certificate (PEM).
     Keygen {
-        /// Where to write the private key; created with mode 0600.
+        /// Output path of the private key, created with mode 0600.
         #[arg(long, value_name = "FILE")]
         key_out: PathBuf,
-        /// Where to write the certificate.
+        /// Output path of the certificate.
         #[arg(long, value_name = "FILE")]
         cert_out: PathBuf,
         /// RSA modulus size in bits, 2048 to 4096.
@@ -70,7 +70,7 @@ enum Command {
         /// The user profile: a JSON object such as {"email": "…", "firstName": "…"}.
         #[arg(long, value_name = "PROFILE.json")]
         user: PathBuf,
-        /// The AuthnRequest ID being answered; omit for an IdP-initiated Response.
+        /// The ID of the AuthnRequest this Response replies to. Omit it for an IdP-initiated Response.
         #[arg(long, value_name = "ID")]
         in_response_to: Option<String>,
         /// The ACS URL; default the app's default_acs_url.
@@ -86,7 +86,7 @@ enum Command {
         #[arg(long)]
         base64: bool,
     },
-    /// Check a SAML Response's signatures and conditions and print what it says.
+    /// Check a SAML Response's signatures and conditions and print its contents.
     Verify {
         /// The IdP's signing certificate (PEM) whose key must have signed the Response.
         #[arg(long, value_name = "FILE")]
@@ -136,10 +136,10 @@ enum Command {
 enum DevJwtCommand {
     /// Generate an RSA JWT signing key (PKCS#8 PEM) and its JWKS (JSON).
     Keygen {
-        /// Where to write the private key; created with mode 0600.
+        /// Output path of the private key, created with mode 0600.
         #[arg(long, value_name = "FILE")]
         key_out: PathBuf,
-        /// Where to write the JWKS that Envoy's jwt_authn verifies tokens with.
+        /// Output path of the JWKS that Envoy's jwt_authn verifies tokens with.
         #[arg(long, value_name = "FILE")]
         jwks_out: PathBuf,
     },

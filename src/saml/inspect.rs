@@ -28,7 +28,7 @@ pub enum SignatureCheck {
 pub struct Check {
     pub name: &'static str,
     pub passed: bool,
-    /// Why it passed or failed, in a sentence.
+    /// The reason it passed or failed, in a sentence.
     pub detail: String,
 }
 
@@ -61,7 +61,7 @@ pub struct ResponseReport {
     pub checks: Vec<Check>,
 }
 
-/// What the inspected Response is expected to be for.
+/// The audience, ACS URL and clock tolerance the inspected Response is checked against.
 #[derive(Debug, Clone, Default)]
 pub struct Expectations<'a> {
     pub audience: Option<&'a str>,
@@ -70,7 +70,7 @@ pub struct Expectations<'a> {
     pub allow_sha1: bool,
 }
 
-/// Why a document could not be inspected at all.
+/// The reason a document could not be inspected at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InspectError {
     NotXml(String),

@@ -3,7 +3,7 @@
 use der::{Decode, DecodePem, Encode};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::traits::PublicKeyParts;
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -23,6 +23,8 @@ pub enum KeyError {
     NotRsa,
     /// The modulus size is outside 2048–4096 bits.
     KeySize { bits: usize },
+    /// The key's primes differ in size by more than [`MAX_PRIME_BITS_DIFFERENCE`] bits.
+    UnbalancedPrimes { smaller: usize, larger: usize },
     /// The private key's public half is not the certificate's public key.
     Mismatch,
 }
@@ -40,6 +42,10 @@ impl std::fmt::Display for KeyError {
             Self::KeySize { bits } => write!(
                 f,
                 "the RSA key has {bits} bits; use a key of {MIN_RSA_BITS} to {MAX_RSA_BITS} bits"
+            ),
+            Self::UnbalancedPrimes { smaller, larger } => write!(
+                f,
+                "the RSA key's primes have {smaller} and {larger} bits; generate a new key, whose primes are of equal size"
             ),
             Self::Mismatch => f.write_str(
                 "the private key does not belong to the certificate; pair the key with the certificate issued for it",
@@ -117,7 +123,25 @@ pub fn private_key_from_pem(pem: &str) -> Result<RsaPrivateKey, KeyError> {
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err(KeyError::KeySize { bits });
     }
+    check_prime_sizes(&key)?;
     Ok(key)
+}
+
+/// The largest difference in bits between the two primes of an accepted key. Key generators
+/// (OpenSSL, the `rsa` crate, `edgeidp keygen`) make primes of equal size.
+pub const MAX_PRIME_BITS_DIFFERENCE: usize = 8;
+
+/// Rejects keys whose primes differ much in size: the `rsa` crate 0.9.10 does not finish
+/// signing with such a key when the first prime is the smaller, which would hang a worker.
+fn check_prime_sizes(key: &RsaPrivateKey) -> Result<(), KeyError> {
+    let mut sizes: Vec<usize> = key.primes().iter().map(|p| p.bits()).collect();
+    sizes.sort_unstable();
+    if let (Some(&smaller), Some(&larger)) = (sizes.first(), sizes.last()) {
+        if larger - smaller > MAX_PRIME_BITS_DIFFERENCE {
+            return Err(KeyError::UnbalancedPrimes { smaller, larger });
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `key` is the private half of `certificate`'s public key.

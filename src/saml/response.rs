@@ -24,7 +24,7 @@ const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 
-/// Random bytes in every ID: 160 bits, above the 128 the SAML core spec asks for
+/// Random bytes in every ID: 160 bits, above the 128 the SAML core spec requires
 /// (SAML 2.0 Core, section 1.3.4).
 const ID_RANDOM_BYTES: usize = 20;
 
@@ -65,7 +65,7 @@ impl IssuedResponse {
     }
 }
 
-/// Why a Response could not be issued.
+/// The reason a Response could not be issued.
 #[derive(Debug)]
 pub enum ResponseError {
     /// The ACS URL is not on the app's allowlist.
@@ -74,9 +74,9 @@ pub enum ResponseError {
     MissingNameId { expression: String },
     /// The NameID expression gave several values.
     MultipleNameIds { expression: String, count: usize },
-    /// An attribute's expression evaluated to nothing and the app says that is an error.
+    /// An attribute's expression evaluated to nothing and the app's `missing_value` is `error`.
     MissingAttribute { name: String, expression: String },
-    /// A value holds a character XML cannot carry.
+    /// A value contains a character XML cannot carry.
     InvalidCharacter { field: String, error: InvalidXmlChar },
     Signature(SignError),
     Encryption(EncryptError),

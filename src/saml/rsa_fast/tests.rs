@@ -118,6 +118,16 @@ fn rsa_crate_verifies_unequal_primes() {
 }
 
 #[test]
+fn key_loading_rejects_unequal_primes() {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    for swapped in [false, true] {
+        let pem = unequal_key(swapped).to_pkcs8_pem(LineEnding::LF).expect("PEM");
+        let error = crate::saml::keys::private_key_from_pem(&pem).expect_err("unequal primes must be rejected");
+        assert_eq!(error, crate::saml::keys::KeyError::UnbalancedPrimes { smaller: 992, larger: 1064 }, "swapped = {swapped}");
+    }
+}
+
+#[test]
 fn new_rejects_three_primes() {
     let primes = vec![prime(UNEQUAL_P), prime(UNEQUAL_Q), prime(THIRD_PRIME)];
     let key = RsaPrivateKey::from_primes(primes, BigUint::from(65537u32)).expect("three-prime key");
