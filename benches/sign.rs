@@ -1,14 +1,15 @@
 //! Times one RSA signature with each signing backend, natively or inside a wasm runtime.
 //!
-//! Usage: `sign [BACKEND] [BITS] [ITERATIONS]`, with BACKEND `fast` (FastRsaSigner), `rsa`
-//! (RsaCrateSigner) or `all` (default), BITS 2048 (default), 3072 or 4096, and ITERATIONS 50
+//! Usage: `sign [BACKEND] [BITS] [ITERATIONS]`, with BACKEND `fast` (FastRsaSigner with the
+//! kernel it prefers on this engine), `lanes` (FastRsaSigner with its SIMD lane kernel),
+//! `rsa` (RsaCrateSigner) or `all` (default), BITS 2048 (default), 3072 or 4096, and ITERATIONS 50
 //! by default. Prints one line per backend: `sign backend=.. bits=.. n=.. min_ms=.. median_ms=..`.
 //! Built for wasm32-wasip1 it runs under wasmtime or Node.js (see `benches/run`).
 
 use std::time::Instant;
 
 use edgeidp::saml::algorithm::SignatureAlgorithm;
-use edgeidp::saml::rsa_fast::FastRsaSigner;
+use edgeidp::saml::rsa_fast::{FastRsaSigner, Kernel};
 use edgeidp::saml::signer::{RsaCrateSigner, Signer};
 use rand_core::SeedableRng;
 use rsa::pkcs8::DecodePrivateKey;
@@ -35,10 +36,12 @@ fn main() {
         std::process::exit(2);
     });
 
-    if backend == "all" || backend == "fast" {
-        match FastRsaSigner::new(&key) {
-            Ok(signer) => report("fast", bits, &time(&signer, iterations)),
-            Err(e) => eprintln!("fast signer rejected the key: {e}"),
+    for (name, kernel) in [("fast", Kernel::preferred()), ("lanes", Kernel::Lanes)] {
+        if backend == "all" || backend == name {
+            match FastRsaSigner::with_kernel(&key, kernel) {
+                Ok(signer) => report(&format!("{name} kernel={:?}", signer.kernel()), bits, &time(&signer, iterations)),
+                Err(e) => eprintln!("fast signer rejected the key: {e}"),
+            }
         }
     }
     if backend == "all" || backend == "rsa" {

@@ -65,7 +65,7 @@ fn build(config: &Config, only_app: Option<&str>, generated_at: OffsetDateTime) 
         out.push_str(format.uri());
         out.push_str("</md:NameIDFormat>\n");
     }
-    for app in config.apps.keys().filter(|name| only_app.map_or(true, |only| only == name.as_str())) {
+    for app in config.apps.keys().filter(|name| only_app.is_none_or(|only| only == name.as_str())) {
         for binding in [HTTP_REDIRECT, HTTP_POST] {
             out.push_str("    <md:SingleSignOnService Binding=\"");
             out.push_str(binding);

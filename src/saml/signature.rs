@@ -67,11 +67,26 @@ pub fn sign_enveloped(
         .map_err(|e| SignError::Canonicalization(e.to_string()))?;
     let signature_value = params
         .signer
-        .sign(params.signature_algorithm, &canonical_signed_info, rng)
+        .sign(params.signature_algorithm, &canonical_signed_info, &mut signer_rng(rng))
         .map_err(SignError::Signing)?;
 
     let signature = signature_element(&signed_info, &signature_value, params.certificate);
     insert_after_issuer(element, &signature)
+}
+
+/// A generator for one signature's blinding, seeded with 32 bytes from `rng`.
+///
+/// Signers draw different amounts of randomness (the `rsa` crate for every signature,
+/// [`FastRsaSigner`](super::rsa_fast::FastRsaSigner) only when it renews its blinding), and
+/// what is drawn after signing, such as an encrypted Assertion's content key, would then
+/// depend on the signer. Drawing a fixed seed keeps every later value the same whichever
+/// signer runs, so the filter, the command line and the previewer stay byte-identical for a
+/// seeded platform.
+fn signer_rng(rng: &mut dyn CryptoRngCore) -> rand_chacha::ChaCha20Rng {
+    use rand_core::SeedableRng;
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    rand_chacha::ChaCha20Rng::from_seed(seed)
 }
 
 /// Writes `<ds:SignedInfo>` as it appears inside `ds:Signature` (without its own `xmlns:ds`).

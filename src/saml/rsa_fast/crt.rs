@@ -5,10 +5,16 @@ use num_bigint_dig::ModInverse;
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, RsaPrivateKey};
 
+use super::float_lanes::{fused_multiply_add_available, V2};
+use super::fused::{self, FusedMontgomery};
 use super::lanes::Limb2;
 use super::limbs::{self, Limbs};
 use super::montgomery::{window_digits, ModulusError, Montgomery, Num, MAX_LIMBS};
 use crate::platform::CryptoRngCore;
+
+/// Signatures per blinding pair: each signature squares the pair for the next, and after
+/// this many a fresh pair is drawn (OpenSSL's RSA blinding uses the same count).
+const BLINDING_USES: u32 = 32;
 
 /// Tries at drawing an invertible blinding factor before giving up. A uniformly random value
 /// modulo n = p * q fails only if it shares a factor with n (probability below 2^-1000 for
@@ -55,11 +61,79 @@ impl std::fmt::Display for CrtError {
     }
 }
 
+/// The arithmetic that runs the secret exponentiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// 28-bit limbs multiplied with `u64x2.extmul_low_u32x4` ([`super::montgomery`]): any
+    /// engine with SIMD, and the portable code elsewhere.
+    Lanes,
+    /// 52-bit limbs multiplied with fused `f64x2.relaxed_madd` ([`super::fused`]): engines
+    /// with relaxed SIMD that fuse it, such as V8 in Envoy on CPUs with FMA.
+    Fused,
+}
+
+impl Kernel {
+    /// The fastest kernel this build and engine run correctly: [`Kernel::Fused`] on `wasm32`
+    /// built with `relaxed-simd` when the engine fuses the multiply-add, else [`Kernel::Lanes`].
+    /// Natively the fused kernel is exact too, but its `f64::mul_add` may run in software.
+    pub fn preferred() -> Self {
+        if cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")) && fused_multiply_add_available() {
+            Self::Fused
+        } else {
+            Self::Lanes
+        }
+    }
+}
+
+/// The fused kernel's constants and the exponents' window digits in its lanes.
+struct FusedPower {
+    montgomery: FusedMontgomery,
+    digits: Vec<V2>,
+}
+
+/// Bytes that hold any value of [`MAX_LIMBS`] 28-bit limbs, and so any value below a prime.
+const PRIME_BYTES: usize = MAX_LIMBS * 28 / 8;
+
+impl FusedPower {
+    /// Returns `base^d` in [`Montgomery`]'s form, computed by the fused kernel: `base` (in
+    /// that form, below 2m) goes to canonical limbs, into the fused kernel's Montgomery form
+    /// and back. The conversions loop over lengths only.
+    fn pow(&self, ctx: &Montgomery, base: &Num) -> Num {
+        let canonical = limbs::unpack(&ctx.to_canonical(base));
+        let mut bytes = [0u8; PRIME_BYTES];
+        let mut lanes = [[0u64; fused::MAX_LIMBS]; 2];
+        for (lane, value) in lanes.iter_mut().zip(&canonical) {
+            limbs::to_bytes(value, &mut bytes);
+            fused::from_bytes(&bytes, lane);
+        }
+        let ours = &self.montgomery;
+        let powered = ours.out_of_montgomery(&ours.pow_secret(&ours.to_montgomery(&lanes), &self.digits));
+        let mut back = [[0u32; MAX_LIMBS]; 2];
+        for (lane, value) in back.iter_mut().zip(&powered) {
+            fused::to_bytes(value, &mut bytes);
+            limbs::from_bytes(&bytes, lane);
+        }
+        ctx.mul(&limbs::pack(&back[0], &back[1]), ctx.r2())
+    }
+}
+
+/// A blinding pair per prime, in Montgomery form: `r^e` and `r^-1`.
+#[derive(Clone, Copy)]
+struct Blinding {
+    factor: Num,
+    inverse: Num,
+    uses: u32,
+}
+
 /// An RSA key prepared for the lane arithmetic: lane 0 works modulo p, lane 1 modulo q.
 pub(super) struct CrtKey {
+    /// The blinding pair for the next signature; `None` until the first.
+    blinding: std::sync::Mutex<Option<Blinding>>,
     montgomery: Montgomery,
     /// Window digits of `dp` (lane 0) and `dq` (lane 1), most significant first.
     digits: Vec<Limb2>,
+    /// The fused kernel, when it was chosen and the primes fit it.
+    fused: Option<FusedPower>,
     /// Lane 0: `qinv * R mod p`, the CRT coefficient in Montgomery form. Lane 1: zero.
     qinv: Num,
     /// The limbs of q, for Garner's final product.
@@ -70,7 +144,7 @@ pub(super) struct CrtKey {
 }
 
 impl CrtKey {
-    pub(super) fn new(key: &RsaPrivateKey) -> Result<Self, CrtError> {
+    pub(super) fn new(key: &RsaPrivateKey, kernel: Kernel) -> Result<Self, CrtError> {
         let [p, q] = match key.primes() {
             [p, q] => [p, q],
             primes => return Err(CrtError::MultiPrime { primes: primes.len() }),
@@ -97,15 +171,32 @@ impl CrtKey {
         let mut q_limbs = [0u32; MAX_LIMBS];
         limbs::from_bytes(&q.to_bytes_be(), &mut q_limbs);
 
+        let fused = match kernel {
+            Kernel::Fused => FusedMontgomery::new([p, q])
+                .map(|montgomery| FusedPower { montgomery, digits: fused::digits_of(&digits) }),
+            Kernel::Lanes => None,
+        };
+
         Ok(Self {
+            blinding: std::sync::Mutex::new(None),
             qinv: limbs::pack(&qinv_limbs, &[0u32; MAX_LIMBS]),
             montgomery,
             digits,
+            fused,
             q: q_limbs,
             e,
             n: key.n().clone(),
             modulus_len: key.size(),
         })
+    }
+
+    /// The kernel that runs the secret exponentiation.
+    pub(super) fn kernel(&self) -> Kernel {
+        if self.fused.is_some() {
+            Kernel::Fused
+        } else {
+            Kernel::Lanes
+        }
     }
 
     /// The modulus length in bytes: the length of every signature.
@@ -121,17 +212,18 @@ impl CrtKey {
             return Err(CrtError::MessageTooLarge);
         }
         let ctx = &self.montgomery;
-        let (blinding, unblinding) = self.blinding_pair(rng)?;
+        let blinding = self.next_blinding(rng)?;
 
-        // Into the lanes, in Montgomery form: m mod p and m mod q, likewise r and r^-1.
+        // Into the lanes, in Montgomery form: m mod p and m mod q.
         let message_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(message)));
-        let r_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(&blinding.to_bytes_be())));
-        let r_inv_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(&unblinding.to_bytes_be())));
 
         // c = m * r^e; c^d = m^d * r; multiplying by r^-1 leaves m^d, per prime.
-        let blinded = ctx.mul(&message_mont, &ctx.pow_public(&r_mont, self.e));
-        let powered = ctx.pow_secret(&blinded, &self.digits);
-        let per_prime = ctx.to_canonical(&ctx.mul(&powered, &r_inv_mont));
+        let blinded = ctx.mul(&message_mont, &blinding.factor);
+        let powered = match &self.fused {
+            Some(fused) => fused.pow(ctx, &blinded),
+            None => ctx.pow_secret(&blinded, &self.digits),
+        };
+        let per_prime = ctx.to_canonical(&ctx.mul(&powered, &blinding.inverse));
 
         let signature = self.recombine(&per_prime);
         self.check(&signature, &message_mont)?;
@@ -139,6 +231,44 @@ impl CrtKey {
         let mut out = vec![0u8; self.modulus_len];
         limbs::to_bytes(&signature, &mut out);
         Ok(out)
+    }
+
+    /// Returns the blinding pair for this signature and leaves the next one: the square of
+    /// this pair (`(r^2)^e` and `(r^2)^-1` are again a pair), or a fresh one from `rng` after
+    /// [`BLINDING_USES`] signatures. Squaring costs two multiplications where a fresh pair
+    /// costs a random draw, an exponentiation by e and a modular inversion.
+    ///
+    /// A poisoned lock (a panic while it was held) discards the stored pair; a pair left
+    /// inconsistent could only produce a wrong signature, which [`Self::check`] withholds.
+    fn next_blinding(&self, rng: &mut dyn CryptoRngCore) -> Result<Blinding, CrtError> {
+        let mut state = self.blinding.lock().unwrap_or_else(|poisoned| {
+            let mut guard = poisoned.into_inner();
+            *guard = None;
+            guard
+        });
+        let current = match *state {
+            Some(pair) if pair.uses < BLINDING_USES => pair,
+            _ => self.fresh_blinding(rng)?,
+        };
+        let ctx = &self.montgomery;
+        *state = Some(Blinding {
+            factor: ctx.square(&current.factor),
+            inverse: ctx.square(&current.inverse),
+            uses: current.uses + 1,
+        });
+        Ok(current)
+    }
+
+    /// A new blinding pair from a uniformly random r.
+    fn fresh_blinding(&self, rng: &mut dyn CryptoRngCore) -> Result<Blinding, CrtError> {
+        let ctx = &self.montgomery;
+        let (r, r_inverse) = self.blinding_pair(rng)?;
+        let r_mont = ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(&r.to_bytes_be())));
+        Ok(Blinding {
+            factor: ctx.pow_public(&r_mont, self.e),
+            inverse: ctx.to_montgomery(&limbs::broadcast(&limbs_of_bytes(&r_inverse.to_bytes_be()))),
+            uses: 0,
+        })
     }
 
     /// Draws a uniformly random r in [1, n) and computes r^-1 mod n.

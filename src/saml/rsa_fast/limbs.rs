@@ -10,40 +10,54 @@ use super::montgomery::{Num, WideNum, MAX_LIMBS, MAX_PAIRS};
 /// A number of up to `2 * MAX_LIMBS` limbs, least significant first: a value modulo n.
 pub(super) type Limbs = [u32; 2 * MAX_LIMBS];
 
-/// Reads a big-endian byte string into limbs, least significant limb first. Bits beyond
-/// `out`'s capacity are dropped, so callers size `out` for the value.
+/// Reads a big-endian byte string into 28-bit limbs, least significant limb first. Bits
+/// beyond `out`'s capacity are dropped, so callers size `out` for the value.
 pub(super) fn from_bytes(bytes: &[u8], out: &mut [u32]) {
-    out.fill(0);
+    read_limbs(bytes, LIMB_BITS, out.len(), |k, limb| out[k] = limb as u32);
+}
+
+/// Writes 28-bit limbs (least significant first) as a big-endian byte string filling `out`;
+/// bits beyond `out`'s length are dropped, so callers size `out` for the value.
+pub(super) fn to_bytes(limbs: &[u32], out: &mut [u8]) {
+    write_limbs(limbs.iter().map(|&limb| u64::from(limb)), LIMB_BITS, out);
+}
+
+/// Splits a big-endian byte string into `count` limbs of `bits` bits (at most 56), least
+/// significant first, and passes each limb with its index to `store`; bits beyond `count`
+/// limbs are dropped. The loop runs over the length only.
+pub(super) fn read_limbs(bytes: &[u8], bits: u32, count: usize, mut store: impl FnMut(usize, u64)) {
+    let mask = (1u64 << bits) - 1;
     let mut buffer = 0u64;
     let mut buffered_bits = 0u32;
-    let mut limbs = out.iter_mut();
+    let mut index = 0;
     for &byte in bytes.iter().rev() {
         buffer |= u64::from(byte) << buffered_bits;
         buffered_bits += 8;
-        if buffered_bits >= LIMB_BITS {
-            if let Some(limb) = limbs.next() {
-                *limb = buffer as u32 & LIMB_MASK;
+        if buffered_bits >= bits {
+            if index < count {
+                store(index, buffer & mask);
+                index += 1;
             }
-            buffer >>= LIMB_BITS;
-            buffered_bits -= LIMB_BITS;
+            buffer >>= bits;
+            buffered_bits -= bits;
         }
     }
-    if let Some(limb) = limbs.next() {
-        *limb = buffer as u32 & LIMB_MASK;
+    for k in index..count {
+        store(k, buffer);
+        buffer = 0;
     }
 }
 
-/// Writes limbs (least significant first) as a big-endian byte string filling `out`; bits
-/// beyond `out`'s length are dropped, so callers size `out` for the value.
-pub(super) fn to_bytes(limbs: &[u32], out: &mut [u8]) {
+/// Writes limbs of `bits` bits (at most 56, least significant first) as a big-endian byte
+/// string filling `out`; bits beyond `out`'s length are dropped, and missing limbs are zero.
+pub(super) fn write_limbs(limbs: impl Iterator<Item = u64>, bits: u32, out: &mut [u8]) {
     let mut buffer = 0u64;
     let mut buffered_bits = 0u32;
-    let mut limbs = limbs.iter();
+    let mut limbs = limbs.fuse();
     for byte in out.iter_mut().rev() {
         if buffered_bits < 8 {
-            let next = limbs.next().copied().unwrap_or(0);
-            buffer |= u64::from(next) << buffered_bits;
-            buffered_bits += LIMB_BITS;
+            buffer |= limbs.next().unwrap_or(0) << buffered_bits;
+            buffered_bits += bits;
         }
         *byte = buffer as u8;
         buffer >>= 8;

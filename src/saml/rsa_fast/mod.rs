@@ -37,11 +37,13 @@
 //!   arithmetic on the key, which one observation cannot exploit. The blinding factors are
 //!   also handled with `num-bigint-dig` (products, inversion, conversion to limbs), whose
 //!   time can show their magnitude but not the key.
-//! - **Base blinding.** Each signature multiplies the message by `r^e` for a fresh uniformly
-//!   random `r` from the caller's generator and divides `r` out after the exponentiation, so
-//!   the exponentiation never sees a value the attacker knows. `r^-1` comes from a
-//!   variable-time inversion, applied to `r * k` for a second random `k` so that its time
-//!   depends on nothing the attacker could link to `r`.
+//! - **Base blinding.** Each signature multiplies the message by `r^e` and divides `r` out
+//!   after the exponentiation, so the exponentiation never sees a value the attacker knows.
+//!   A fresh uniformly random `r` comes from the caller's generator every 32 signatures; in
+//!   between, each signature squares the previous pair (`r^2`, then `r^4`, ...), as OpenSSL
+//!   does, because a fresh pair costs about as much as a fifth of a signature. `r^-1` comes
+//!   from a variable-time inversion, applied to `r * k` for a second random `k` so that its
+//!   time depends on nothing the attacker could link to `r`.
 //! - **Faults.** A fault in one CRT half would yield a signature s that is correct modulo
 //!   one prime only, so `gcd(s^e - m, n)` would reveal that prime. Every result is raised to
 //!   `e` and compared with the message modulo p and modulo q (equivalent, by the CRT, to
@@ -53,6 +55,8 @@
 //! into both the exponentiation and the check.
 
 mod crt;
+mod float_lanes;
+mod fused;
 mod lanes;
 mod limbs;
 mod montgomery;
@@ -64,6 +68,7 @@ use super::algorithm::SignatureAlgorithm;
 use super::signer::{Signer, SigningError};
 use crate::platform::CryptoRngCore;
 use crt::CrtKey;
+pub use crt::Kernel;
 
 /// An RSA PKCS#1 v1.5 signer for two-prime keys of up to 4096 bits, constant-time and blinded
 /// (see the module documentation). Its signatures are byte-identical to the `rsa` crate's:
@@ -82,8 +87,14 @@ impl FastRsaSigner {
     /// and signs one test message whose signature the `rsa` crate then verifies. A key that
     /// this signer mishandles therefore fails here, at configuration load, not at a login.
     pub fn new(key: &RsaPrivateKey) -> Result<Self, SigningError> {
+        Self::with_kernel(key, Kernel::preferred())
+    }
+
+    /// [`Self::new`] with a chosen [`Kernel`]. [`Kernel::Fused`] falls back to
+    /// [`Kernel::Lanes`] for primes too large for it; [`Self::kernel`] tells which one runs.
+    pub fn with_kernel(key: &RsaPrivateKey, kernel: Kernel) -> Result<Self, SigningError> {
         key.validate().map_err(|e| SigningError(format!("the RSA key is invalid: {e}")))?;
-        let prepared = CrtKey::new(key).map_err(|e| SigningError(e.to_string()))?;
+        let prepared = CrtKey::new(key, kernel).map_err(|e| SigningError(e.to_string()))?;
         let signer = Self {
             key: prepared,
             prefixes: [
@@ -94,6 +105,11 @@ impl FastRsaSigner {
         };
         signer.self_test(key)?;
         Ok(signer)
+    }
+
+    /// The kernel that runs the secret exponentiation.
+    pub fn kernel(&self) -> Kernel {
+        self.key.kernel()
     }
 
     fn self_test(&self, key: &RsaPrivateKey) -> Result<(), SigningError> {

@@ -28,7 +28,8 @@ pub(super) const MAX_PAIRS: usize = MAX_LIMBS / 2;
 
 /// Window width of the fixed-window exponentiation, in bits.
 pub(super) const WINDOW_BITS: u32 = 5;
-const TABLE_SIZE: usize = 1 << WINDOW_BITS;
+/// Entries in the exponentiation's window table.
+pub(super) const TABLE_SIZE: usize = 1 << WINDOW_BITS;
 
 /// A number in both lanes, two limbs per element.
 pub(super) type Num = [LimbPair; MAX_PAIRS];
@@ -98,7 +99,7 @@ impl Montgomery {
         if limbs > MAX_LIMBS {
             return Err(ModulusError::TooLarge { bits });
         }
-        if moduli.iter().any(|m| !m.to_bytes_le().first().is_some_and(|low| low & 1 == 1)) {
+        if moduli.iter().any(|m| m.to_bytes_le().first().is_none_or(|low| low & 1 == 0)) {
             return Err(ModulusError::Even);
         }
 
@@ -415,13 +416,13 @@ fn negated_inverse(m: u32) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use rsa::BigUint;
 
     /// Two odd moduli of different sizes (1000 and 1024 bits), neither needing to be prime
     /// for Montgomery arithmetic.
-    fn moduli() -> [BigUint; 2] {
+    pub(in crate::saml::rsa_fast) fn moduli() -> [BigUint; 2] {
         let a = (BigUint::from(1u8) << 1000usize) - BigUint::from(1234567u32);
         let b = (BigUint::from(1u8) << 1023usize) + BigUint::from(987654321u32);
         [a, b]
@@ -437,7 +438,7 @@ mod tests {
         })
     }
 
-    fn sample(seed: u32, modulus: &BigUint) -> BigUint {
+    pub(in crate::saml::rsa_fast) fn sample(seed: u32, modulus: &BigUint) -> BigUint {
         let bytes: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 13) as u8).collect();
         BigUint::from_bytes_be(&bytes) % modulus
     }

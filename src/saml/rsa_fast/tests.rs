@@ -55,20 +55,32 @@ fn message_count() -> usize {
     std::env::var("EDGEIDP_RSA_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Signs `count` random messages of random length with both signers, cycling through the
-/// algorithms, and requires identical bytes.
+/// Both kernels, each of which every differential test runs.
+const KERNELS: [Kernel; 2] = [Kernel::Lanes, Kernel::Fused];
+
+/// The signer with `kernel`, checked to run it: every key here fits both kernels.
+fn signer(key: &RsaPrivateKey, kernel: Kernel) -> FastRsaSigner {
+    let signer = FastRsaSigner::with_kernel(key, kernel).expect("fast signer accepts the key");
+    assert_eq!(signer.kernel(), kernel, "the signer runs the kernel it was asked for");
+    signer
+}
+
+/// Signs `count` random messages of random length with the `rsa` crate and with each kernel,
+/// cycling through the algorithms, and requires identical bytes.
 fn assert_matches_rsa_crate(name: &str, key: &RsaPrivateKey, count: usize) {
-    let fast = FastRsaSigner::new(key).expect("fast signer accepts the key");
     let reference = RsaCrateSigner::new(key.clone());
-    let mut messages = ChaCha20Rng::from_seed([1; 32]);
-    let mut blinding = ChaCha20Rng::from_seed([2; 32]);
-    for index in 0..count {
-        let mut message = vec![0u8; (messages.next_u32() % 300) as usize];
-        messages.fill_bytes(&mut message);
-        let algorithm = ALGORITHMS[index % ALGORITHMS.len()];
-        let expected = reference.sign(algorithm, &message, &mut blinding).expect("rsa crate signs");
-        let actual = fast.sign(algorithm, &message, &mut blinding).expect("fast signer signs");
-        assert_eq!(actual, expected, "{name}: message {index} ({algorithm}) differs from the rsa crate");
+    for kernel in KERNELS {
+        let fast = signer(key, kernel);
+        let mut messages = ChaCha20Rng::from_seed([1; 32]);
+        let mut blinding = ChaCha20Rng::from_seed([2; 32]);
+        for index in 0..count {
+            let mut message = vec![0u8; (messages.next_u32() % 300) as usize];
+            messages.fill_bytes(&mut message);
+            let algorithm = ALGORITHMS[index % ALGORITHMS.len()];
+            let expected = reference.sign(algorithm, &message, &mut blinding).expect("rsa crate signs");
+            let actual = fast.sign(algorithm, &message, &mut blinding).expect("fast signer signs");
+            assert_eq!(actual, expected, "{name}, {kernel:?} kernel: message {index} ({algorithm}) differs from the rsa crate");
+        }
     }
 }
 
@@ -102,8 +114,9 @@ fn rsa_crate_exponent_three() {
 /// smaller one, because its CRT step adds p to a negative difference one p at a time.
 #[test]
 fn rsa_crate_verifies_unequal_primes() {
-    for (name, key) in [("992/1064-bit primes", unequal_key(false)), ("1064/992-bit primes", unequal_key(true))] {
-        let fast = FastRsaSigner::new(&key).expect("fast signer accepts the key");
+    let keys = [("992/1064-bit primes", unequal_key(false)), ("1064/992-bit primes", unequal_key(true))];
+    for ((name, key), kernel) in keys.iter().flat_map(|key| KERNELS.map(|kernel| (key, kernel))) {
+        let fast = signer(key, kernel);
         let public = key.to_public_key();
         let mut messages = ChaCha20Rng::from_seed([7; 32]);
         for index in 0..message_count() / 4 {
@@ -112,7 +125,7 @@ fn rsa_crate_verifies_unequal_primes() {
             let signature = fast.sign(SignatureAlgorithm::RsaSha256, &message, &mut messages).expect("fast signer signs");
             let hashed = SignatureAlgorithm::RsaSha256.digest().hash(&message);
             let verified = public.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed, &signature);
-            assert!(verified.is_ok(), "{name}: signature {index} does not verify");
+            assert!(verified.is_ok(), "{name}, {kernel:?} kernel: signature {index} does not verify");
         }
     }
 }
@@ -228,7 +241,7 @@ fn openssl_dgst_sign() {
     for (name, pem) in [("2048", KEY_2048), ("3072", KEY_3072), ("4096", KEY_4096)] {
         let key_path = directory.join(format!("rsa{name}.pem"));
         std::fs::write(&key_path, pem).expect("write key");
-        let fast = FastRsaSigner::new(&key(pem)).expect("fast signer accepts the key");
+        let kernels = KERNELS.map(|kernel| signer(&key(pem), kernel));
         for index in 0..message_count().div_ceil(10) {
             let algorithm = ALGORITHMS[index % ALGORITHMS.len()];
             let mut message = vec![0u8; 1 + (messages.next_u32() % 500) as usize];
@@ -243,10 +256,29 @@ fn openssl_dgst_sign() {
                 .output()
                 .expect("openssl runs; install it with `apt-get install openssl`");
             assert!(output.status.success(), "openssl dgst failed: {}", String::from_utf8_lossy(&output.stderr));
-            let actual = fast.sign(algorithm, &message, &mut blinding).expect("fast signer signs");
-            assert_eq!(actual, output.stdout, "rsa{name}: message {index} ({algorithm}) differs from openssl dgst -sign");
+            for fast in &kernels {
+                let actual = fast.sign(algorithm, &message, &mut blinding).expect("fast signer signs");
+                let kernel = fast.kernel();
+                assert_eq!(actual, output.stdout, "rsa{name}, {kernel:?} kernel: message {index} ({algorithm}) differs from openssl dgst -sign");
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&directory);
 }
 
+
+/// The blinding pair is squared after each signature and renewed after 32; signatures before
+/// and after the renewal stay exact.
+#[test]
+fn blinding_renewal_keeps_signatures_exact() {
+    let key = key(KEY_2048);
+    let reference = RsaCrateSigner::new(key.clone());
+    let fast = signer(&key, Kernel::Fused);
+    let mut rng = ChaCha20Rng::from_seed([8; 32]);
+    for index in 0..34u32 {
+        let message = index.to_be_bytes();
+        let expected = reference.sign(SignatureAlgorithm::RsaSha256, &message, &mut rng).expect("rsa crate signs");
+        let actual = fast.sign(SignatureAlgorithm::RsaSha256, &message, &mut rng).expect("fast signer signs");
+        assert_eq!(actual, expected, "signature {index} differs from the rsa crate");
+    }
+}
