@@ -1098,3 +1098,36 @@ fn encrypted_name_id_hidden() {
     assert_eq!(facts.name_id, "dana.reyes@example.com", "the decrypted NameID");
     assert_eq!(facts.name_id_format, EMAIL_FORMAT, "the decrypted NameID's Format");
 }
+
+#[test]
+fn encryption_rsa_1_5_rejected() {
+    let mut config = Encrypting::Defaults.config();
+    config["apps"]["amion"]["encryption"]["key_transport"] = json!("rsa-1_5");
+    let log = Envoy::start_rejected("encryption-rsa-1_5", config);
+    assert!(log.contains("apps.amion.encryption.key_transport"), "the field is not named in:\n{log}");
+}
+
+#[test]
+fn encryption_certificate_expiry_warned() {
+    let dir = scratch_dir("expiring-sp");
+    let (key, cert) = (dir.join("sp.key.pem"), dir.join("sp.cert.pem"));
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "10", "-subj", "/CN=edgeidp test SP, expiring"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl (Debian package openssl; scripts/install-deps installs it): {e}"));
+    assert!(output.status.success(), "openssl req failed: {}", String::from_utf8_lossy(&output.stderr));
+    let mut config = Encrypting::Defaults.config();
+    config["apps"]["amion"]["encryption"]["certificate_pem"] =
+        json!(std::fs::read_to_string(&cert).unwrap_or_else(|e| panic!("cannot read {}: {e}", cert.display())));
+
+    let envoy = Envoy::start("encryption-expiring", &config);
+    let needle = "configuration warning: apps.amion.encryption.certificate_pem: the SP's encryption certificate expires at";
+    let log = wait_for_log(&envoy, needle);
+    assert!(log.contains(needle), "no expiry warning in:\n{log}");
+    let response = idp_initiated_login(&envoy);
+    assert_eq!(response.status, 200, "a certificate that has not expired yet still encrypts:\n{}", response.body);
+}
