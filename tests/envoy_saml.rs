@@ -2,7 +2,7 @@
 //! login for the reference deployment, identity only from jwt_authn, rejections, escaping,
 //! encrypted assertions, and configurations Envoy must reject.
 //!
-//! Needs Envoy and the built filter; `scripts/test` installs and builds both first. The
+//! Needs Envoy and the built filter, which `scripts/test` installs and builds first. The
 //! signatures and the encryption are checked with xmlsec1 (`scripts/install-deps`).
 
 #[path = "support/envoy.rs"]
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use edgeidp::config::Config;
 use edgeidp::saml::algorithm::SignatureAlgorithm;
+use edgeidp::saml::encryption::algorithm::{ContentAlgorithm, KeyTransport};
 use edgeidp::saml::metadata::{build_app_metadata, build_metadata};
 use edgeidp::saml::signer::{RsaCrateSigner, Signer};
-use edgeidp::saml::encryption::algorithm::{ContentAlgorithm, KeyTransport};
 use envoy::{get, keys, mint_jwt, post_form, scratch_dir, Envoy, HttpResponse};
 use serde_json::{json, Value};
 use support::encryption::{encryption_json, sp_key_pem, xmlsec_decrypt};
@@ -858,8 +858,8 @@ fn signing_key_from_vm_environment() {
 }
 
 // Encrypted assertions: the `amion` app encrypts to the SP fixture's encryption certificate
-// (tests/fixtures/keys/sp.cert.pem). Each test posts what the browser would post to the ACS
-// through xmlsec1, as the SP would: decrypt with the SP's key, then verify the Assertion.
+// (tests/fixtures/keys/sp.cert.pem). Each test checks the SAMLResponse that the form posts to
+// the ACS as the SP would, with xmlsec1: decrypt with the SP's key, then verify the Assertion.
 
 const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
@@ -891,7 +891,7 @@ impl Encrypting {
         matches!(self, Self::SignedResponse | Self::EncryptedId)
     }
 
-    /// The reference configuration with `amion` encrypting this way.
+    /// Returns the reference configuration with `amion` encrypting this way.
     fn config(self) -> Value {
         let mut encryption = encryption_json(self.content_algorithm(), KeyTransport::RsaOaepMgf1p);
         if let Some(section) = encryption.as_object_mut() {
@@ -981,7 +981,7 @@ fn xenc_child<'a, 'input>(parent: roxmltree::Node<'a, 'input>, name: &str) -> Op
 }
 
 /// Checks that `response` is the auto-submitting form whose Response carries the Assertion
-/// only encrypted, as `encrypting` says, and returns the Response as xmlsec1 decrypted it.
+/// only encrypted, as `encrypting` configures, and returns the Response as xmlsec1 decrypted it.
 fn check_encrypted(encrypting: Encrypting, case: &str, response: &HttpResponse, in_response_to: Option<&str>) -> String {
     assert_eq!(response.status, 200, "{case}: body:\n{}", response.body);
     let form = parse_form(&response.body);
