@@ -17,10 +17,6 @@ fn idp_cert() -> String {
     read_fixture("keys/idp.cert.pem")
 }
 
-fn sp_key() -> String {
-    read_fixture("keys/sp.key.pem")
-}
-
 /// Decrypts with xmlsec1, or with the Python binding of libxmlsec1 1.3 for key transports
 /// that this xmlsec1 lacks.
 fn decrypt(xml: &str, key_pem: &str, transport: KeyTransport) -> Result<String, String> {
@@ -39,7 +35,7 @@ fn every_pair_decrypts_and_verifies() {
         assert!(!issued.xml.contains("<saml:Assertion"), "{pair}: the Assertion is not in the clear");
         assert_eq!(xmlsec_verify(&issued.xml, &idp_cert(), &issued.response_id), Ok(()), "{pair}: Response signature");
 
-        let decrypted = decrypt(&issued.xml, &sp_key(), transport).unwrap_or_else(|e| panic!("{pair}: {e}"));
+        let decrypted = decrypt(&issued.xml, &sp_key_pem(), transport).unwrap_or_else(|e| panic!("{pair}: {e}"));
         assert!(!decrypted.contains("EncryptedData"), "{pair}: decrypted in place");
         assert_eq!(xmlsec_verify(&decrypted, &idp_cert(), &issued.assertion_id), Ok(()), "{pair}: Assertion signature");
         assert_eq!(attribute_values(&decrypted, "email"), vec!["dana.reyes@example.test"], "{pair}");
@@ -64,7 +60,7 @@ fn modified_ciphertext_fails_gcm_authentication() {
         let issued =
             issue_for(&encrypting_config_json(content, KeyTransport::RsaOaepMgf1p), &mut FixedPlatform::new(NOW, SEED));
         let tampered = tamper_last_cipher_value(&issued.xml);
-        assert!(xmlsec_decrypt(&tampered, &sp_key()).is_err(), "{content}: a modified ciphertext decrypted");
+        assert!(xmlsec_decrypt(&tampered, &sp_key_pem()).is_err(), "{content}: a modified ciphertext decrypted");
     }
 }
 
@@ -73,12 +69,12 @@ fn encrypted_name_id_decrypts() {
     let mut config = encrypting_config_json(ContentAlgorithm::Aes256Gcm, KeyTransport::RsaOaepMgf1p);
     config["apps"]["amion"]["encryption"]["encrypt_name_id"] = serde_json::json!(true);
     let issued = issue_for(&config, &mut FixedPlatform::new(NOW, SEED));
-    let decrypted = xmlsec_decrypt(&issued.xml, &sp_key()).expect("the Assertion decrypts");
+    let decrypted = xmlsec_decrypt(&issued.xml, &sp_key_pem()).expect("the Assertion decrypts");
     assert!(decrypted.contains("<saml:EncryptedID>"), "the NameID stays encrypted inside the Assertion");
     assert_eq!(xmlsec_verify(&decrypted, &idp_cert(), &issued.assertion_id), Ok(()));
 
     // xmlsec1 decrypts the first EncryptedData of a document: the EncryptedID's, now.
-    let name_id = xmlsec_decrypt(&decrypted, &sp_key()).expect("the NameID decrypts");
+    let name_id = xmlsec_decrypt(&decrypted, &sp_key_pem()).expect("the NameID decrypts");
     let expected = "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">dana.reyes@example.test</saml:NameID>";
     assert!(name_id.contains(expected), "{name_id}");
 }

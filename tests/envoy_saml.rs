@@ -1,11 +1,13 @@
 //! The filter in real Envoy, with the shipped demo configuration: metadata, IdP-initiated
 //! login for the reference deployment, identity only from jwt_authn, rejections, escaping,
-//! and configurations Envoy must reject.
+//! encrypted assertions, and configurations Envoy must reject.
 //!
-//! Needs Envoy and the built filter; `scripts/test` installs and builds both first.
+//! Needs Envoy and the built filter, which `scripts/test` installs and builds first. The
+//! signatures and the encryption are checked with xmlsec1 (`scripts/install-deps`).
 
 #[path = "support/envoy.rs"]
 mod envoy;
+mod support;
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -14,10 +16,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use edgeidp::config::Config;
 use edgeidp::saml::algorithm::SignatureAlgorithm;
+use edgeidp::saml::encryption::algorithm::{ContentAlgorithm, KeyTransport};
 use edgeidp::saml::metadata::{build_app_metadata, build_metadata};
 use edgeidp::saml::signer::{RsaCrateSigner, Signer};
 use envoy::{get, keys, mint_jwt, post_form, scratch_dir, Envoy, HttpResponse};
 use serde_json::{json, Value};
+use support::encryption::{encryption_json, sp_key_pem, xmlsec_decrypt};
+use support::xmlsec_verify;
 
 const AMION_RELAY_STATE: &str = r#"{"redirect_to":"https://www.amion.com/organizations"}"#;
 const DOXIMITY_RELAY_STATE: &str = r#"{"redirect_to":"https://www.doximity.com/dialer/home"}"#;
@@ -28,8 +33,6 @@ const BASE_URL: &str = "http://127.0.0.1:10000";
 const SP_ENTITY_ID: &str = "https://sp.example.test/metadata";
 const ACS_URL: &str = "https://sp.example.test/acs";
 const LOGIN_URL: &str = "https://login.example.com/start?tenant=t1";
-const RESPONSE_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:Response";
-const ASSERTION_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion";
 const AUTHN_REQUEST_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest";
 const STATUS_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:status:";
 
@@ -112,7 +115,10 @@ fn bearer(token: &str) -> String {
 }
 
 fn fetch(path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    let envoy = shared();
+    fetch_from(shared(), path, headers)
+}
+
+fn fetch_from(envoy: &Envoy, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
     get(&envoy.url(path), headers).unwrap_or_else(|| panic!("no connection to Envoy for {path}:\n{}", envoy.log()))
 }
 
@@ -174,27 +180,6 @@ fn certificate_from_metadata(metadata: &str) -> String {
     let lines: Vec<String> =
         base64.trim().as_bytes().chunks(64).map(|chunk| String::from_utf8_lossy(chunk).into_owned()).collect();
     format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
-}
-
-/// Verifies the signature of the element with `node_id` using only `cert_pem`'s key.
-fn xmlsec_verify(xml: &str, cert_pem: &str, node_id: &str) -> Result<(), String> {
-    let dir = scratch_dir("xmlsec");
-    let xml_path = dir.join("response.xml");
-    let cert_path = dir.join("cert.pem");
-    std::fs::write(&xml_path, xml).unwrap_or_else(|e| panic!("cannot write the Response: {e}"));
-    std::fs::write(&cert_path, cert_pem).unwrap_or_else(|e| panic!("cannot write the certificate: {e}"));
-    let output = Command::new("xmlsec1")
-        .args(["--verify", "--pubkey-cert-pem"])
-        .arg(&cert_path)
-        .args(["--id-attr:ID", RESPONSE_ID_ATTR, "--id-attr:ID", ASSERTION_ID_ATTR, "--node-id", node_id])
-        .arg(&xml_path)
-        .output()
-        .unwrap_or_else(|e| panic!("xmlsec1 must be installed (Debian package xmlsec1; scripts/test installs it): {e}"));
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
 }
 
 /// The parts of a Response the tests check.
@@ -278,7 +263,11 @@ fn check_idp_initiated(app: &str, relay_state: &str) {
     assert_eq!(facts.audience, SP_ENTITY_ID);
     assert_eq!(facts.name_id, "dana.reyes@example.com");
     assert_eq!(facts.name_id_format, "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress");
+    assert_reference_attributes(&facts, app);
+}
 
+/// Checks that `facts` carries the reference apps' five attributes with the demo user's claims.
+fn assert_reference_attributes(facts: &ResponseFacts, case: &str) {
     let user = demo_user();
     let expected = [
         ("email", &user["email"]),
@@ -287,10 +276,10 @@ fn check_idp_initiated(app: &str, relay_state: &str) {
         ("name", &user["preferred_username"]),
         ("jobTitle", &user["title"]),
     ];
-    assert_eq!(facts.attributes.len(), expected.len(), "attributes: {:?}", facts.attributes);
+    assert_eq!(facts.attributes.len(), expected.len(), "{case}: attributes: {:?}", facts.attributes);
     for (name, claim) in expected {
         let expected_value = vec![claim.as_str().unwrap_or_default().to_owned()];
-        assert_eq!(attribute(&facts, name), Some(expected_value.as_slice()), "attribute {name}");
+        assert_eq!(attribute(facts, name), Some(expected_value.as_slice()), "{case}: attribute {name}");
     }
 }
 
@@ -687,7 +676,10 @@ fn unchanged(xml: String) -> String {
 }
 
 fn post_sso(body: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    let envoy = shared();
+    post_sso_to(shared(), body, headers)
+}
+
+fn post_sso_to(envoy: &Envoy, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
     post_form(&envoy.url("/saml/amion/sso"), headers, body)
         .unwrap_or_else(|| panic!("no connection to Envoy:\n{}", envoy.log()))
 }
@@ -863,4 +855,279 @@ fn signing_key_from_vm_environment() {
     let facts = facts(&xml);
     let cert = certificate_from_metadata(&metadata.body);
     assert_eq!(xmlsec_verify(&xml, &cert, &facts.response_id), Ok(()));
+}
+
+// Encrypted assertions: the `amion` app encrypts to the SP fixture's encryption certificate
+// (tests/fixtures/keys/sp.cert.pem). Each test checks the SAMLResponse that the form posts to
+// the ACS as the SP would, with xmlsec1: decrypt with the SP's key, then verify the Assertion.
+
+const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
+const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// How the `amion` app encrypts, one Envoy each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encrypting {
+    /// No algorithms named, so the defaults (aes256-gcm, rsa-oaep-mgf1p); Assertion signed.
+    Defaults,
+    /// aes256-cbc with rsa-oaep-mgf1p; Assertion signed.
+    Cbc,
+    /// The defaults, with the Response also signed, over the EncryptedAssertion.
+    SignedResponse,
+    /// The defaults, with the NameID also encrypted into an EncryptedID.
+    EncryptedId,
+}
+
+impl Encrypting {
+    fn content_algorithm(self) -> ContentAlgorithm {
+        match self {
+            Self::Cbc => ContentAlgorithm::Aes256Cbc,
+            Self::Defaults | Self::SignedResponse | Self::EncryptedId => ContentAlgorithm::Aes256Gcm,
+        }
+    }
+
+    fn signs_response(self) -> bool {
+        matches!(self, Self::SignedResponse | Self::EncryptedId)
+    }
+
+    /// Returns the reference configuration with `amion` encrypting this way.
+    fn config(self) -> Value {
+        let mut encryption = encryption_json(self.content_algorithm(), KeyTransport::RsaOaepMgf1p);
+        if let Some(section) = encryption.as_object_mut() {
+            match self {
+                Self::Defaults => {
+                    section.remove("content_algorithm");
+                    section.remove("key_transport");
+                }
+                Self::EncryptedId => {
+                    section.insert("encrypt_name_id".to_owned(), json!(true));
+                }
+                Self::Cbc | Self::SignedResponse => {}
+            }
+        }
+        let mut config = reference_config();
+        config["apps"]["amion"]["encryption"] = encryption;
+        // Without `sign`, an app signs both the Assertion and the Response.
+        if !self.signs_response() {
+            config["apps"]["amion"]["sign"] = json!("assertion");
+        }
+        config
+    }
+
+    fn envoy(self) -> &'static Envoy {
+        static ENVOYS: [OnceLock<Envoy>; 4] = [const { OnceLock::new() }; 4];
+        ENVOYS[self as usize].get_or_init(|| Envoy::start(&format!("encrypting-{self:?}"), &self.config()))
+    }
+}
+
+fn idp_initiated_login(envoy: &Envoy) -> HttpResponse {
+    fetch_from(envoy, "/saml/amion/init", &[("authorization", &bearer(demo_token()))])
+}
+
+/// Sends the AuthnRequest `fixture` (made current and signed again) to `amion`, with the
+/// demo token.
+fn sp_initiated_login(envoy: &Envoy, fixture: &str) -> HttpResponse {
+    let authorization = bearer(demo_token());
+    let headers = [("authorization", authorization.as_str())];
+    if fixture.contains("-redirect-") {
+        fetch_from(envoy, &format!("/saml/amion/sso?{}", redirect_query(fixture, unchanged)), &headers)
+    } else {
+        post_sso_to(envoy, &post_body(fixture, unchanged, unchanged), &headers)
+    }
+}
+
+fn parse_xml(xml: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("the document does not parse: {e}\n{xml}"))
+}
+
+fn count_elements(xml: &str, namespace: &str, name: &str) -> usize {
+    parse_xml(xml).descendants().filter(|n| n.has_tag_name((namespace, name))).count()
+}
+
+/// What an EncryptedAssertion shows without the SP's key.
+#[derive(Debug)]
+struct Ciphertext {
+    content_algorithm: String,
+    key_transport: String,
+    /// The EncryptedData's CipherValue: the Assertion, encrypted.
+    content: String,
+    /// The EncryptedKey's CipherValue: the content key, encrypted to the SP.
+    key: String,
+}
+
+fn ciphertext(xml: &str) -> Ciphertext {
+    let document = parse_xml(xml);
+    let element = |name: &str| {
+        document
+            .descendants()
+            .find(|n| n.has_tag_name((XENC_NS, name)))
+            .unwrap_or_else(|| panic!("no xenc:{name} in:\n{xml}"))
+    };
+    let algorithm = |parent| xenc_child(parent, "EncryptionMethod").and_then(|n| n.attribute("Algorithm"));
+    let cipher_value =
+        |parent| xenc_child(parent, "CipherData").and_then(|n| xenc_child(n, "CipherValue")).and_then(|n| n.text());
+    let (data, key) = (element("EncryptedData"), element("EncryptedKey"));
+    Ciphertext {
+        content_algorithm: algorithm(data).unwrap_or_default().to_owned(),
+        key_transport: algorithm(key).unwrap_or_default().to_owned(),
+        content: cipher_value(data).unwrap_or_default().trim().to_owned(),
+        key: cipher_value(key).unwrap_or_default().trim().to_owned(),
+    }
+}
+
+fn xenc_child<'a, 'input>(parent: roxmltree::Node<'a, 'input>, name: &str) -> Option<roxmltree::Node<'a, 'input>> {
+    parent.children().find(|n| n.has_tag_name((XENC_NS, name)))
+}
+
+/// Checks that `response` is the auto-submitting form whose Response carries the Assertion
+/// only encrypted, as `encrypting` configures, and returns the Response as xmlsec1 decrypted it.
+fn check_encrypted(encrypting: Encrypting, case: &str, response: &HttpResponse, in_response_to: Option<&str>) -> String {
+    assert_eq!(response.status, 200, "{case}: body:\n{}", response.body);
+    let form = parse_form(&response.body);
+    assert_eq!(form.action, ACS_URL, "{case}: form action");
+    assert_eq!(form.relay_state.as_deref(), Some(AMION_RELAY_STATE), "{case}: RelayState");
+
+    let xml = decode_response(&form);
+    assert_eq!(count_elements(&xml, SAML_NS, "EncryptedAssertion"), 1, "{case}: EncryptedAssertions in:\n{xml}");
+    assert_eq!(count_elements(&xml, SAML_NS, "Assertion"), 0, "{case}: a plaintext Assertion in:\n{xml}");
+    assert!(!xml.contains("dana.reyes@example.com"), "{case}: the user's email is readable without the SP's key");
+    let encrypted = ciphertext(&xml);
+    assert_eq!(encrypted.content_algorithm, encrypting.content_algorithm().uri(), "{case}: content algorithm");
+    assert_eq!(encrypted.key_transport, KeyTransport::RsaOaepMgf1p.uri(), "{case}: key transport");
+
+    let root = parse_xml(&xml);
+    let response_signed = root.root_element().children().any(|n| n.has_tag_name((DSIG_NS, "Signature")));
+    assert_eq!(response_signed, encrypting.signs_response(), "{case}: whether the Response is signed");
+    if encrypting.signs_response() {
+        let response_id = facts(&xml).response_id;
+        let outer = xmlsec_verify(&xml, &keys().idp_cert_pem, &response_id);
+        assert_eq!(outer, Ok(()), "{case}: the Response signature over the EncryptedAssertion");
+    }
+
+    let decrypted = xmlsec_decrypt(&xml, &sp_key_pem())
+        .unwrap_or_else(|e| panic!("{case}: xmlsec1 --decrypt with the SP's key failed: {e}"));
+    assert_eq!(count_elements(&decrypted, SAML_NS, "Assertion"), 1, "{case}: Assertions after decryption:\n{decrypted}");
+    // xmlsec1 replaces the EncryptedData with the Assertion and keeps the EncryptedAssertion
+    // around it. An EncryptedID stays encrypted.
+    let still_encrypted = usize::from(encrypting == Encrypting::EncryptedId);
+    let left = count_elements(&decrypted, XENC_NS, "EncryptedData");
+    assert_eq!(left, still_encrypted, "{case}: EncryptedData left after decryption:\n{decrypted}");
+    let facts = facts(&decrypted);
+    let inner = xmlsec_verify(&decrypted, &keys().idp_cert_pem, &facts.assertion_id);
+    assert_eq!(inner, Ok(()), "{case}: the decrypted Assertion's signature");
+    assert_eq!(facts.in_response_to.as_deref(), in_response_to, "{case}: InResponseTo");
+    let confirmation = parse_xml(&decrypted)
+        .descendants()
+        .find(|n| n.has_tag_name((SAML_NS, "SubjectConfirmationData")))
+        .and_then(|n| n.attribute("InResponseTo").map(str::to_owned));
+    assert_eq!(confirmation.as_deref(), in_response_to, "{case}: SubjectConfirmationData InResponseTo");
+    assert_eq!(facts.audience, SP_ENTITY_ID, "{case}: Audience");
+    if encrypting != Encrypting::EncryptedId {
+        assert_eq!(facts.name_id, "dana.reyes@example.com", "{case}: NameID");
+        assert_eq!(facts.name_id_format, EMAIL_FORMAT, "{case}: NameID Format");
+    }
+    assert_reference_attributes(&facts, case);
+    decrypted
+}
+
+fn check_encrypted_idp_initiated(encrypting: Encrypting) {
+    let case = format!("{encrypting:?}, IdP-initiated");
+    check_encrypted(encrypting, &case, &idp_initiated_login(encrypting.envoy()), None);
+}
+
+fn check_encrypted_sp_initiated(encrypting: Encrypting, fixture: &str) {
+    let case = format!("{encrypting:?}, {fixture}");
+    let response = sp_initiated_login(encrypting.envoy(), fixture);
+    check_encrypted(encrypting, &case, &response, Some(&fixture_request_id(fixture)));
+}
+
+#[test]
+fn encrypted_idp_initiated_defaults() {
+    check_encrypted_idp_initiated(Encrypting::Defaults);
+}
+
+#[test]
+fn encrypted_sp_initiated_defaults() {
+    check_encrypted_sp_initiated(Encrypting::Defaults, "pysaml2-redirect-signed");
+}
+
+#[test]
+fn encrypted_idp_initiated_cbc() {
+    check_encrypted_idp_initiated(Encrypting::Cbc);
+}
+
+#[test]
+fn encrypted_sp_initiated_cbc() {
+    check_encrypted_sp_initiated(Encrypting::Cbc, "python3-saml-post-signed");
+}
+
+#[test]
+fn encrypted_idp_initiated_signed_response() {
+    check_encrypted_idp_initiated(Encrypting::SignedResponse);
+}
+
+#[test]
+fn encrypted_sp_initiated_signed_response() {
+    check_encrypted_sp_initiated(Encrypting::SignedResponse, "python3-saml-redirect-signed");
+}
+
+#[test]
+fn encrypted_logins_differ() {
+    let envoy = Encrypting::Defaults.envoy();
+    let [first, second] = [1, 2].map(|login| {
+        let response = idp_initiated_login(envoy);
+        assert_eq!(response.status, 200, "login {login}: body:\n{}", response.body);
+        ciphertext(&decode_response(&parse_form(&response.body)))
+    });
+    assert_ne!(first.content, second.content, "two logins gave the same encrypted Assertion");
+    assert_ne!(first.key, second.key, "two logins gave the same encrypted content key");
+}
+
+#[test]
+fn encrypted_name_id_hidden() {
+    let encrypting = Encrypting::EncryptedId;
+    let decrypted = check_encrypted(encrypting, "EncryptedID", &idp_initiated_login(encrypting.envoy()), None);
+    assert_eq!(count_elements(&decrypted, SAML_NS, "NameID"), 0, "a NameID in the clear in the Assertion:\n{decrypted}");
+    assert_eq!(count_elements(&decrypted, SAML_NS, "EncryptedID"), 1, "EncryptedIDs in the Assertion:\n{decrypted}");
+
+    // xmlsec1 decrypts the first EncryptedData in the document, now the EncryptedID's.
+    let name_id = xmlsec_decrypt(&decrypted, &sp_key_pem())
+        .unwrap_or_else(|e| panic!("xmlsec1 --decrypt of the EncryptedID failed: {e}"));
+    let facts = facts(&name_id);
+    assert_eq!(facts.name_id, "dana.reyes@example.com", "the decrypted NameID");
+    assert_eq!(facts.name_id_format, EMAIL_FORMAT, "the decrypted NameID's Format");
+}
+
+#[test]
+fn encryption_rsa_1_5_rejected() {
+    let mut config = Encrypting::Defaults.config();
+    config["apps"]["amion"]["encryption"]["key_transport"] = json!("rsa-1_5");
+    let log = Envoy::start_rejected("encryption-rsa-1_5", config);
+    assert!(log.contains("apps.amion.encryption.key_transport"), "the field is not named in:\n{log}");
+}
+
+#[test]
+fn encryption_certificate_expiry_warned() {
+    let dir = scratch_dir("expiring-sp");
+    let (key, cert) = (dir.join("sp.key.pem"), dir.join("sp.cert.pem"));
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "10", "-subj", "/CN=edgeidp test SP, expiring"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl (Debian package openssl; scripts/install-deps installs it): {e}"));
+    assert!(output.status.success(), "openssl req failed: {}", String::from_utf8_lossy(&output.stderr));
+    let mut config = Encrypting::Defaults.config();
+    config["apps"]["amion"]["encryption"]["certificate_pem"] =
+        json!(std::fs::read_to_string(&cert).unwrap_or_else(|e| panic!("cannot read {}: {e}", cert.display())));
+
+    let envoy = Envoy::start("encryption-expiring", &config);
+    let needle = "configuration warning: apps.amion.encryption.certificate_pem: the SP's encryption certificate expires at";
+    let log = wait_for_log(&envoy, needle);
+    assert!(log.contains(needle), "no expiry warning in:\n{log}");
+    let response = idp_initiated_login(&envoy);
+    assert_eq!(response.status, 200, "a certificate that has not expired yet still encrypts:\n{}", response.body);
 }

@@ -22,13 +22,24 @@ pub fn algorithm_pairs() -> Vec<(ContentAlgorithm, KeyTransport)> {
 /// The reference configuration with `apps.amion` encrypting to the SP fixture certificate.
 pub fn encrypting_config_json(content: ContentAlgorithm, transport: KeyTransport) -> Value {
     let mut config = reference_config_json();
-    config["apps"]["amion"]["encryption"] = json!({
+    config["apps"]["amion"]["encryption"] = encryption_json(content, transport);
+    config
+}
+
+/// An app's `encryption` section that encrypts to the SP fixture certificate
+/// (`tests/fixtures/keys/sp.cert.pem`; [`sp_key_pem`] decrypts).
+pub fn encryption_json(content: ContentAlgorithm, transport: KeyTransport) -> Value {
+    json!({
         "certificate_pem": read_fixture("keys/sp.cert.pem"),
         "content_algorithm": content.name(),
         "key_transport": transport.name(),
         "key_name": "sp-encryption-2026"
-    });
-    config
+    })
+}
+
+/// The SP fixture's private key, which decrypts what [`encryption_json`] encrypts.
+pub fn sp_key_pem() -> String {
+    read_fixture("keys/sp.key.pem")
 }
 
 /// Issues the reference user's Response for `apps.amion` of `config`, unsolicited.

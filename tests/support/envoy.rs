@@ -244,6 +244,8 @@ impl Envoy {
             .arg("--log-path")
             .arg(dir.join("envoy.log"))
             .args(["--log-level", "info", "--concurrency", "1", "--disable-hot-restart"])
+            // Envoy writes its log file every 10 s by default, as long as tests wait for a log line.
+            .args(["--file-flush-interval-msec", "200"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -103,7 +103,7 @@ pub fn xmlsec_verify(xml: &str, cert_pem: &str, node_id: &str) -> Result<(), Str
         .args(["--id-attr:ID", RESPONSE_ID_ATTR, "--id-attr:ID", ASSERTION_ID_ATTR, "--node-id", node_id])
         .arg(&xml_path)
         .output()
-        .expect("xmlsec1 must be installed (Debian package xmlsec1); run .ci/run or scripts/test");
+        .expect("xmlsec1 must be installed (Debian package xmlsec1); run scripts/install-deps (or scripts/test)");
     if output.status.success() {
         Ok(())
     } else {
@@ -121,7 +121,7 @@ pub fn xmllint_schema(xml: &str, schema: &str) -> Result<(), String> {
         .arg(fixtures().join("xsd").join(schema))
         .arg(&xml_path)
         .output()
-        .expect("xmllint must be installed (Debian package libxml2-utils); run .ci/run or scripts/test");
+        .expect("xmllint must be installed (Debian package libxml2-utils); run scripts/install-deps (or scripts/test)");
     if output.status.success() {
         Ok(())
     } else {
