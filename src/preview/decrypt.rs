@@ -22,6 +22,9 @@ const RSA_ENCRYPTION_OID: &str = "1.2.840.113549.1.1.1";
 
 /// A PEM private key from a request. Its `Debug` output leaves the key out, and dropping it
 /// overwrites the text.
+///
+/// NOTE: only this copy is overwritten. The request JSON the caller passed in, and serde_json's
+/// buffer for unescaping it, are freed without being overwritten.
 #[derive(Default, Deserialize)]
 #[serde(transparent)]
 pub struct SecretPem(String);
@@ -46,8 +49,8 @@ impl Drop for SecretPem {
 
 impl std::fmt::Debug for SecretPem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = if self.pem().is_some() { "(a private key, not shown)" } else { "(blank)" };
-        write!(f, "SecretPem{shown}")
+        let description = if self.pem().is_some() { "(a private key, not shown)" } else { "(blank)" };
+        write!(f, "SecretPem{description}")
     }
 }
 
@@ -65,24 +68,27 @@ pub enum DecryptionError {
     Decrypt(DecryptError),
 }
 
-impl std::fmt::Display for DecryptionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl DecryptionError {
+    /// Returns what failed and what to do, without the field name that `Display` puts first.
+    pub fn reason(&self) -> String {
         match self {
-            Self::Key(error) => write!(f, "{FIELD}: {error}"),
-            Self::NotRsa { algorithm_oid } => write!(
-                f,
-                "{FIELD}: the key is not an RSA key (its PKCS#8 algorithm is {algorithm_oid}); XML Encryption transports the content key with RSA-OAEP, so paste the SP's RSA private key"
+            Self::Key(error) | Self::Decrypt(DecryptError::PrivateKey(error)) => error.to_string(),
+            Self::NotRsa { algorithm_oid } => format!(
+                "the key is not an RSA key (its PKCS#8 algorithm is {algorithm_oid}); XML Encryption transports the content key with RSA-OAEP, so paste the SP's RSA private key"
             ),
-            Self::NotForCertificate { certificate_path } => write!(
-                f,
-                "{FIELD}: the private key does not belong to {certificate_path}, the certificate the Assertion is encrypted for; paste the private key of that certificate"
+            Self::NotForCertificate { certificate_path } => format!(
+                "the private key does not belong to {certificate_path}, the certificate the Assertion is encrypted for; paste the private key of that certificate"
             ),
-            Self::Decrypt(DecryptError::PrivateKey(error)) => write!(f, "{FIELD}: {error}"),
-            Self::Decrypt(error) => write!(
-                f,
-                "{FIELD}: the EncryptedAssertion could not be decrypted: {error}. Check that the key is the SP's encryption key and that the Response was not modified"
+            Self::Decrypt(error) => format!(
+                "the EncryptedAssertion could not be decrypted: {error}. Check that the key is the SP's encryption key and that the Response was not modified"
             ),
         }
+    }
+}
+
+impl std::fmt::Display for DecryptionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{FIELD}: {}", self.reason())
     }
 }
 
@@ -145,9 +151,9 @@ pub struct DecryptedView {
 impl DecryptedView {
     pub fn new(decrypted: &DecryptedAssertion, report: &ResponseReport) -> Self {
         let verdict = if report.content_verified {
-            "signature check passed: a signature that verifies with the IdP certificate covers the decrypted Assertion"
+            "Signature check passed: a signature that verifies with the IdP certificate covers the decrypted Assertion"
         } else {
-            "signature check failed: no signature that verifies with the IdP certificate covers the decrypted Assertion, so an SP must reject it"
+            "Signature check failed: no signature that verifies with the IdP certificate covers the decrypted Assertion, so an SP must reject it"
         };
         Self {
             readable_assertion: readable(&decrypted.xml),

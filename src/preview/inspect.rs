@@ -76,6 +76,8 @@ pub struct Inspection {
     pub requested_name_id_format: Option<String>,
     /// The decoded XML, indented for reading.
     pub readable_xml: String,
+    /// Whether the message is a Response with an EncryptedAssertion.
+    pub encrypted: bool,
     /// The Assertion decrypted with `sp_private_key_pem`, when the Response had an
     /// EncryptedAssertion and it decrypted.
     pub decrypted: Option<DecryptedView>,
@@ -258,6 +260,7 @@ fn inspect_saml_response(
             attributes: Vec::new(),
             content_verified: false,
             requested_name_id_format: None,
+            encrypted: has_encrypted_assertion(xml),
             readable_xml,
             decrypted: None,
         });
@@ -309,6 +312,7 @@ fn inspect_saml_response(
         content_verified: report.content_verified,
         requested_name_id_format: None,
         readable_xml,
+        encrypted: report.encrypted,
         decrypted: match &decryption {
             Some(Ok(decrypted)) => Some(DecryptedView::new(decrypted, &report)),
             _ => None,
@@ -438,6 +442,7 @@ fn inspect_authn_request(
         content_verified: signed,
         requested_name_id_format: summary.name_id_format,
         readable_xml: readable(&encoded.xml),
+        encrypted: false,
         decrypted: None,
     })
 }

@@ -167,7 +167,7 @@ fn failed_read_back(context: &Context<'_>) -> Vec<Warning> {
         warnings.push(encrypted_note(context));
     }
     if let Some(error) = context.decryption_error {
-        warnings.push(Warning { code: "decryption", field: SP_KEY_FIELD.to_owned(), message: error.to_string() });
+        warnings.push(Warning { code: "decryption", field: SP_KEY_FIELD.to_owned(), message: error.reason() });
     }
     if read_back.encrypted && !read_back.decrypted {
         return warnings;
