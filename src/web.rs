@@ -3,7 +3,8 @@
 //!
 //! Each function takes and returns JSON text and turns the core's errors into JavaScript
 //! `Error`s carrying the core's message. Nothing here makes a network request: the private
-//! key the page passes in stays in the page's memory.
+//! keys the page passes in (the IdP's signing key, and the SP's key that decrypts an encrypted
+//! Assertion) stay in the page's memory.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsError;

@@ -1,16 +1,22 @@
 // The previewer page. It keeps the configuration, the sample profile and the signing key in
 // memory, and calls the WebAssembly core (src/web.rs) for every Response, key and check.
 // It makes no network request: the Content-Security-Policy in index.html forbids them.
+//
+// The SP's private key, which decrypts an encrypted Assertion, is read from its textarea for
+// each request and kept nowhere else: not in `state` (so never exported), not in storage, the
+// URL or the console.
 
 import { referenceConfig, referenceProfile } from './reference.js';
 
 const PREVIEW_DELAY_MS = 250;
 
-/** The page's whole state; the form fields are views of it. */
+/** The page's whole state but the SP's private key; the form fields are views of it. */
 const state = {
   config: referenceConfig(),
   app: 'amion',
   profile: referenceProfile(),
+  /** Whether the last inspected Response had an EncryptedAssertion. */
+  inspectedEncrypted: false,
 };
 
 let core = null;
@@ -22,6 +28,7 @@ async function main() {
   wireConfigure();
   wireUser();
   wireSigningKey();
+  wireSpKey();
   wirePreview();
   wireInspect();
   renderAll();
@@ -74,6 +81,7 @@ function renderAll() {
   renderApp();
   renderProfile();
   renderKey();
+  renderSpKeyVisibility();
 }
 
 // ---- Configure ----
@@ -92,6 +100,7 @@ function wireConfigure() {
   $('app-select').addEventListener('change', (event) => {
     state.app = event.target.value;
     renderApp();
+    renderSpKeyVisibility();
     schedulePreview();
   });
   for (const input of document.querySelectorAll('[data-app]')) {
@@ -382,6 +391,58 @@ function describeCertificate() {
   }
 }
 
+// ---- SP private key ----
+
+function wireSpKey() {
+  $('sp-private-key').addEventListener('input', (event) => {
+    if (event.target.value.trim() === '') {
+      clearInspectDecrypted();
+    }
+    schedulePreview();
+  });
+  $('sp-key-clear').addEventListener('click', () => {
+    $('sp-private-key').value = '';
+    $('sp-private-key').focus();
+    clearInspectDecrypted();
+    schedulePreview(0);
+  });
+}
+
+/**
+ * Returns the SP's private key as the request field `sp_private_key_pem`, or an empty object
+ * when the field is blank, so that no request carries the key without need.
+ */
+function spKeyField() {
+  const pem = $('sp-private-key').value;
+  return pem.trim() === '' ? {} : { sp_private_key_pem: pem };
+}
+
+function appEncrypts() {
+  return Boolean(currentApp().encryption);
+}
+
+function renderSpKeyVisibility() {
+  $('sp-key').hidden = !(appEncrypts() || state.inspectedEncrypted);
+}
+
+/** Describes the outcome of decrypting the previewed Assertion next to the key field. */
+function renderSpKeyStatus(preview) {
+  const status = $('sp-key-status');
+  const failure = preview?.warnings.find((warning) => warning.code === 'decryption');
+  status.classList.toggle('error', Boolean(failure));
+  if (failure) {
+    status.textContent = `${failure.field}: ${failure.message}`;
+  } else if (preview?.decrypted) {
+    status.textContent = `Decrypted the Assertion (${preview.decrypted.content_algorithm}) with this key.`;
+  } else if (appEncrypts()) {
+    status.textContent = $('sp-private-key').value.trim() === ''
+      ? 'No key: the preview shows the values built before encryption.'
+      : '';
+  } else {
+    status.textContent = '';
+  }
+}
+
 // ---- Preview ----
 
 function wirePreview() {
@@ -413,6 +474,7 @@ function runPreview() {
     now: $('preview-time').value.trim() || new Date().toISOString(),
     seed: $('preview-seed').value.trim() || null,
     requested_name_id_format: $('requested-format').value || null,
+    ...(appEncrypts() ? spKeyField() : {}),
   };
   try {
     const preview = JSON.parse(core.preview(JSON.stringify(request)));
@@ -421,6 +483,7 @@ function runPreview() {
     section.dataset.state = 'ready';
   } catch (error) {
     clearPreview();
+    renderSpKeyStatus(null);
     setStatus('preview-error', error.message);
     section.dataset.state = 'error';
   }
@@ -438,6 +501,36 @@ function renderPreview(preview) {
   $('response-base64').textContent = preview.base64;
   $('post-form').textContent = preview.post_form_html;
   $('post-form-csp').textContent = `Served with Content-Security-Policy: ${preview.post_form_csp}`;
+  renderDecrypted(preview.decrypted);
+  renderSpKeyStatus(preview);
+}
+
+/** Shows the Assertion decrypted with the SP's private key, or hides the view when there is none. */
+function renderDecrypted(decrypted) {
+  $('decrypted').hidden = !decrypted;
+  if (!decrypted) {
+    clearDecrypted();
+    return;
+  }
+  const verdict = $('decrypted-verdict');
+  verdict.textContent = decrypted.verdict;
+  verdict.classList.toggle('error', !decrypted.content_verified);
+  verdict.dataset.verified = String(decrypted.content_verified);
+  const entries = [
+    ['Assertion signature', decrypted.assertion_signature],
+    ['Response signature', decrypted.response_signature],
+    ['Content encryption', decrypted.content_algorithm],
+  ];
+  renderDefinitions('decrypted-signatures', entries);
+  $('decrypted-assertion').textContent = decrypted.readable_assertion;
+  $('decrypted-name-id-view').hidden = !decrypted.readable_name_id;
+  $('decrypted-name-id').textContent = decrypted.readable_name_id ?? '';
+}
+
+function clearDecrypted() {
+  for (const id of ['decrypted-verdict', 'decrypted-signatures', 'decrypted-assertion', 'decrypted-name-id']) {
+    $(id).replaceChildren();
+  }
 }
 
 function clearPreview() {
@@ -445,6 +538,8 @@ function clearPreview() {
     $(id).replaceChildren();
   }
   $('sp-attributes').tBodies[0].replaceChildren();
+  $('decrypted').hidden = true;
+  clearDecrypted();
 }
 
 function renderWarnings(warnings) {
@@ -479,6 +574,17 @@ function renderSizes(sizes) {
     return [term, value];
   });
   $('sizes').replaceChildren(...nodes);
+}
+
+/** Fills the description list `listId` with one term and description per `[label, text]` entry. */
+function renderDefinitions(listId, entries) {
+  $(listId).replaceChildren(...entries.flatMap(([label, text]) => {
+    const term = document.createElement('dt');
+    term.textContent = label;
+    const value = document.createElement('dd');
+    value.textContent = text;
+    return [term, value];
+  }));
 }
 
 /** Fills the table `tableId` with one row per attribute: name, NameFormat and values. */
@@ -516,6 +622,7 @@ function runInspect() {
     now: new Date().toISOString(),
     config: state.config,
     app: state.app,
+    ...spKeyField(),
   };
   try {
     const inspection = JSON.parse(core.inspect(JSON.stringify(request)));
@@ -533,6 +640,13 @@ function clearInspection() {
     $(id).replaceChildren();
   }
   $('inspect-attributes').tBodies[0].replaceChildren();
+  clearInspectDecrypted();
+}
+
+/** Removes the Assertion that Inspect decrypted, as when the SP private key is cleared. */
+function clearInspectDecrypted() {
+  $('inspect-decrypted').replaceChildren();
+  $('inspect-decrypted-view').hidden = true;
 }
 
 function renderInspection(inspection) {
@@ -543,18 +657,19 @@ function renderInspection(inspection) {
     item.textContent = `${check.name}: ${check.passed ? 'passed' : 'failed'}: ${check.detail}`;
     return item;
   }));
-  $('inspect-fields').replaceChildren(...inspection.fields.flatMap((field) => {
-    const term = document.createElement('dt');
-    term.textContent = field.label;
-    const value = document.createElement('dd');
-    value.textContent = field.value;
-    return [term, value];
-  }));
+  renderDefinitions('inspect-fields', inspection.fields.map((field) => [field.label, field.value]));
   renderAttributeRows('inspect-attributes', inspection.attributes);
   if (inspection.kind === 'response' && !inspection.content_verified) {
     setStatus('inspect-unverified', 'No valid signature covers these fields and attributes: an SP must not trust them.');
   }
   $('inspect-readable').textContent = inspection.readable_xml;
+  if (inspection.decrypted) {
+    $('inspect-decrypted').textContent = inspection.decrypted.readable_assertion;
+    $('inspect-decrypted-view').hidden = false;
+  }
+  // An encrypted Response shows the SP private key field, so that it can be decrypted.
+  state.inspectedEncrypted = inspection.encrypted;
+  renderSpKeyVisibility();
 }
 
 /**

@@ -12,14 +12,17 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::decrypt::{self, DecryptedView, DecryptionError, SecretPem};
 use super::{parse_time, pretty, PreviewError, SpAttribute};
 use crate::config::{AppConfig, Config};
 use crate::saml::authn_request::{
     decode_post, decode_redirect, Binding, DecodeLimits, EncodedRequest, RequestErrorKind, RequestPolicy, SAMLP_NS,
     SAML_NS,
 };
-use crate::saml::inspect::{inspect_response, Expectations, ResponseReport, SignatureCheck};
+use crate::saml::encryption::DecryptedAssertion;
+use crate::saml::inspect::{inspect_decrypted_response, inspect_response, Expectations, ResponseReport, SignatureCheck};
 use crate::saml::keys::X509;
+use crate::saml::response::ASSERTION_NS;
 use crate::saml::xml::{text_content, Document, Limits};
 
 /// Base64 as SAML bindings carry it; some encoders leave the padding out.
@@ -47,6 +50,10 @@ pub struct InspectRequest {
     /// The app (a key under `apps`) to compare with.
     #[serde(default)]
     pub app: Option<String>,
+    /// The SP's RSA private key (PEM), to decrypt a Response's EncryptedAssertion (and its
+    /// EncryptedID). Default: none, which leaves an encrypted Assertion unread.
+    #[serde(default)]
+    pub sp_private_key_pem: SecretPem,
 }
 
 /// The description of an inspected message that the page shows.
@@ -69,6 +76,11 @@ pub struct Inspection {
     pub requested_name_id_format: Option<String>,
     /// The decoded XML, indented for reading.
     pub readable_xml: String,
+    /// Whether the message is a Response with an EncryptedAssertion.
+    pub encrypted: bool,
+    /// The Assertion decrypted with `sp_private_key_pem`, when the Response had an
+    /// EncryptedAssertion and it decrypted.
+    pub decrypted: Option<DecryptedView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,7 +115,10 @@ pub fn inspect(request: &InspectRequest) -> Result<Inspection, PreviewError> {
     let app = configured_app(request, now);
 
     match decode(&request.message)? {
-        Decoded::Response { xml } => inspect_saml_response(&xml, certificate.as_ref(), &app, now),
+        Decoded::Response { xml } => {
+            let sp_key = request.sp_private_key_pem.pem();
+            inspect_saml_response(&xml, certificate.as_ref(), sp_key, &app, now)
+        }
         Decoded::Request(encoded) => inspect_authn_request(&encoded, certificate, &app, now),
     }
 }
@@ -230,6 +245,7 @@ fn invalid_message(reason: &str) -> PreviewError {
 fn inspect_saml_response(
     xml: &str,
     certificate: Option<&X509>,
+    sp_key: Option<&str>,
     configured: &ConfiguredApp,
     now: OffsetDateTime,
 ) -> Result<Inspection, PreviewError> {
@@ -244,7 +260,9 @@ fn inspect_saml_response(
             attributes: Vec::new(),
             content_verified: false,
             requested_name_id_format: None,
+            encrypted: has_encrypted_assertion(xml),
             readable_xml,
+            decrypted: None,
         });
     };
 
@@ -256,8 +274,19 @@ fn inspect_saml_response(
         allowed_skew_seconds: app.map_or(0, |(config, _)| config.idp.clock_skew_seconds),
         allow_sha1: app.is_some_and(|(config, _)| config.idp.allow_legacy_sha1),
     };
-    let report = inspect_response(xml, certificate.public_key(), now, &expected)
-        .map_err(|e| invalid_message(&e.to_string()))?;
+    let decryption = match sp_key {
+        Some(pem) if has_encrypted_assertion(xml) => {
+            Some(decrypt::load_key(pem, None).and_then(|key| decrypt::decrypt(xml, &key)))
+        }
+        _ => None,
+    };
+    let report = match &decryption {
+        Some(Ok(decrypted)) => {
+            inspect_decrypted_response(xml, decrypt::parts(decrypted), certificate.public_key(), now, &expected)
+        }
+        _ => inspect_response(xml, certificate.public_key(), now, &expected),
+    }
+    .map_err(|e| invalid_message(&e.to_string()))?;
 
     let mut checks: Vec<InspectCheck> = report
         .checks
@@ -267,17 +296,62 @@ fn inspect_saml_response(
     if let Err(reason) = configured {
         checks.push(failed("app", &format!("audience and recipient were not compared: {reason}")));
     }
+    let mut fields = response_fields(&report);
+    if report.encrypted {
+        let (field, check) = describe_decryption(decryption.as_ref());
+        fields.push(field);
+        checks.extend(check);
+    }
     Ok(Inspection {
         kind: "response",
         binding: None,
         headline: response_headline(&report),
-        fields: response_fields(&report),
+        fields,
         checks,
         attributes: report.attributes.iter().cloned().map(SpAttribute::from).collect(),
         content_verified: report.content_verified,
         requested_name_id_format: None,
         readable_xml,
+        encrypted: report.encrypted,
+        decrypted: match &decryption {
+            Some(Ok(decrypted)) => Some(DecryptedView::new(decrypted, &report)),
+            _ => None,
+        },
     })
+}
+
+/// Returns whether `xml` is a Response with an EncryptedAssertion child.
+fn has_encrypted_assertion(xml: &str) -> bool {
+    Document::parse(xml, &Limits::default()).is_ok_and(|document| {
+        document.root_element().children().any(|n| n.has_tag_name((ASSERTION_NS, "EncryptedAssertion")))
+    })
+}
+
+/// Describes the outcome of decrypting an EncryptedAssertion: a field, and a check unless no
+/// key was given.
+fn describe_decryption(
+    decryption: Option<&Result<DecryptedAssertion, DecryptionError>>,
+) -> (Field, Option<InspectCheck>) {
+    let label = "EncryptedAssertion";
+    match decryption {
+        None => {
+            let value = format!("present; paste the SP's private key ({}) to decrypt it", decrypt::FIELD);
+            (Field { label, value }, None)
+        }
+        Some(Ok(decrypted)) => {
+            let value = format!(
+                "decrypted with {} ({}); the fields and attributes are read from the decrypted Assertion",
+                decrypt::FIELD,
+                decrypted.content_algorithm.name()
+            );
+            let check = InspectCheck { name: "decryption".into(), passed: true, detail: value.clone() };
+            (Field { label, value }, Some(check))
+        }
+        Some(Err(error)) => {
+            let value = "present; decryption failed (see the decryption check)".to_owned();
+            (Field { label, value }, Some(failed("decryption", &error.to_string())))
+        }
+    }
 }
 
 fn response_headline(report: &ResponseReport) -> String {
@@ -318,13 +392,10 @@ fn response_fields(report: &ResponseReport) -> Vec<Field> {
     push("Audience", Some(&report.audiences.join(", ")).filter(|a| !a.is_empty()).map(String::as_str));
     push("NotBefore", report.not_before.as_deref());
     push("NotOnOrAfter", report.not_on_or_after.as_deref());
-    if report.encrypted {
-        push("EncryptedAssertion", Some("present; the previewer cannot decrypt it"));
-    }
     fields
 }
 
-fn describe_signature(check: &Option<SignatureCheck>) -> String {
+pub(super) fn describe_signature(check: &Option<SignatureCheck>) -> String {
     match check {
         Some(SignatureCheck::Valid { algorithm }) => format!("valid ({algorithm})"),
         Some(SignatureCheck::Invalid { reason }) => format!("invalid: {reason}"),
@@ -371,6 +442,8 @@ fn inspect_authn_request(
         content_verified: signed,
         requested_name_id_format: summary.name_id_format,
         readable_xml: readable(&encoded.xml),
+        encrypted: false,
+        decrypted: None,
     })
 }
 
@@ -472,7 +545,7 @@ fn failed(name: &str, detail: &str) -> InspectCheck {
 }
 
 /// Indents `xml` for reading, or returns it unchanged when it does not parse.
-fn readable(xml: &str) -> String {
+pub(super) fn readable(xml: &str) -> String {
     match Document::parse(xml, &Limits::default()) {
         Ok(document) => pretty::indent(document.tree()),
         Err(_) => xml.to_owned(),

@@ -5,6 +5,7 @@
 //! Given the same configuration, profile, time and seed, [`preview`] signs the same bytes as
 //! `edgeidp sign --now --seed`: both use [`FixedPlatform`] and [`response::build_response`].
 
+pub mod decrypt;
 pub mod inspect;
 pub mod pretty;
 pub mod warnings;
@@ -16,11 +17,13 @@ use time::OffsetDateTime;
 use crate::config::{AppConfig, Config, ConfigError, NameIdFormat};
 use crate::platform::{FixedPlatform, HostPlatform, Platform};
 use crate::saml::expression::Profile;
-use crate::saml::inspect::{inspect_response, Expectations, InspectedAttribute, ResponseReport};
+use crate::saml::encryption::DecryptedAssertion;
+use crate::saml::inspect::{inspect_decrypted_response, inspect_response, Expectations, InspectedAttribute, ResponseReport};
 use crate::saml::keys::{self, X509};
 use crate::saml::post_form::post_form;
 use crate::saml::response::{self, format_instant, IssuedResponse, Login, ResponseError};
 
+pub use decrypt::{DecryptedView, DecryptionError, SecretPem};
 pub use inspect::{inspect, InspectRequest, Inspection};
 pub use warnings::Warning;
 
@@ -53,6 +56,11 @@ pub struct PreviewRequest {
     /// AuthnRequest or metadata. Default: none, which skips the comparison.
     #[serde(default)]
     pub requested_name_id_format: Option<String>,
+    /// The SP's RSA private key (PEM), for an app with `encryption`: the EncryptedAssertion is
+    /// decrypted with it and the NameID, attributes and signatures are read back from the
+    /// decrypted Assertion. Default: none, which shows the values as built before encryption.
+    #[serde(default)]
+    pub sp_private_key_pem: SecretPem,
 }
 
 /// Everything the page shows about one Response.
@@ -77,6 +85,10 @@ pub struct Preview {
     pub post_form_csp: String,
     pub sizes: Sizes,
     pub warnings: Vec<Warning>,
+    /// The Assertion decrypted with `sp_private_key_pem` and the verdict on its signature;
+    /// `None` when the app does not encrypt, no key was given, or decryption failed (then a
+    /// `decryption` warning says why).
+    pub decrypted: Option<DecryptedView>,
     pub response_id: String,
     pub issue_instant: String,
     pub not_on_or_after: String,
@@ -197,7 +209,9 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
     .map_err(PreviewError::Response)?;
 
     let document = roxmltree::Document::parse(&issued.xml).map_err(|e| PreviewError::Output(e.to_string()))?;
-    let report = read_back(&issued.xml, &config, &request.app, &acs_url, now)?;
+    let decryption = decrypt_issued(&issued.xml, app, &request.sp_private_key_pem);
+    let decrypted = decryption.as_ref().and_then(|result| result.as_ref().ok());
+    let report = read_back(&issued.xml, decrypted, &config, &request.app, &acs_url, now)?;
     let base64 = issued.base64();
     let relay_state = request.relay_state.clone().or_else(|| app.default_relay_state.clone());
     let form = post_form(&acs_url, "SAMLResponse", &base64, relay_state.as_deref());
@@ -209,6 +223,7 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
         requested_name_id_format,
         now,
         read_back: &report,
+        decryption_error: decryption.as_ref().and_then(|result| result.as_ref().err()),
     };
 
     Ok(Preview {
@@ -222,6 +237,7 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
             relay_state: relay_state.as_deref().map_or(0, str::len),
         },
         warnings: warnings::collect(&context, &config_warnings),
+        decrypted: decrypted.map(|decrypted| DecryptedView::new(decrypted, &report)),
         omitted_attributes: issued.omitted_attributes.clone(),
         acs_url,
         relay_state,
@@ -235,9 +251,33 @@ pub fn preview(request: &PreviewRequest) -> Result<Preview, PreviewError> {
     })
 }
 
+/// Decrypts the issued Response's EncryptedAssertion with the request's SP private key, after
+/// checking that the key belongs to the app's encryption certificate. Returns `None` when the
+/// app does not encrypt or no key was given.
+fn decrypt_issued(
+    xml: &str,
+    app: &AppConfig,
+    sp_private_key_pem: &SecretPem,
+) -> Option<Result<DecryptedAssertion, DecryptionError>> {
+    let encryption = app.encryption.as_ref()?;
+    let pem = sp_private_key_pem.pem()?;
+    let certificate_path = format!("apps.{}.encryption.certificate_pem", app.name);
+    let result = decrypt::load_key(pem, Some((&encryption.certificate, certificate_path)))
+        .and_then(|key| decrypt::decrypt(xml, &key));
+    Some(result)
+}
+
 /// Reads the signed Response back with the core verifier, as the SP would, checking its
 /// signatures against the IdP certificate and its audience and recipient against the app.
-fn read_back(xml: &str, config: &Config, app: &str, acs_url: &str, now: OffsetDateTime) -> Result<ResponseReport, PreviewError> {
+/// An encrypted Assertion is read from `decrypted` when it was decrypted.
+fn read_back(
+    xml: &str,
+    decrypted: Option<&DecryptedAssertion>,
+    config: &Config,
+    app: &str,
+    acs_url: &str,
+    now: OffsetDateTime,
+) -> Result<ResponseReport, PreviewError> {
     let sp_entity_id = config.app(app).map(|app| app.sp_entity_id.as_str());
     let expected = Expectations {
         audience: sp_entity_id,
@@ -245,13 +285,18 @@ fn read_back(xml: &str, config: &Config, app: &str, acs_url: &str, now: OffsetDa
         allowed_skew_seconds: 0,
         allow_sha1: config.idp.allow_legacy_sha1,
     };
-    inspect_response(xml, config.idp.certificate.public_key(), now, &expected).map_err(|e| PreviewError::Output(e.to_string()))
+    let key = config.idp.certificate.public_key();
+    match decrypted {
+        Some(decrypted) => inspect_decrypted_response(xml, decrypt::parts(decrypted), key, now, &expected),
+        None => inspect_response(xml, key, now, &expected),
+    }
+    .map_err(|e| PreviewError::Output(e.to_string()))
 }
 
-/// Returns the NameID as the SP reads it. An Assertion encrypted for the SP cannot be read back
-/// here, so for one the NameID is returned as it was built before encryption.
+/// Returns the NameID as the SP reads it. An Assertion encrypted for the SP can be read back
+/// only after decryption, so without the SP's key the NameID is returned as it was built.
 fn sent_name_id(report: &ResponseReport, issued: &IssuedResponse) -> Option<SpNameId> {
-    if report.encrypted {
+    if report.encrypted && !report.decrypted {
         return Some(SpNameId { value: issued.name_id.clone(), format: Some(issued.name_id_format.uri().to_owned()) });
     }
     let value = report.name_id.clone()?;
@@ -261,7 +306,7 @@ fn sent_name_id(report: &ResponseReport, issued: &IssuedResponse) -> Option<SpNa
 /// Returns the attributes as the SP reads them, or as built before encryption (see
 /// [`sent_name_id`]).
 fn sent_attributes(report: &ResponseReport, issued: &IssuedResponse, app: &AppConfig) -> Vec<SpAttribute> {
-    if !report.encrypted {
+    if !report.encrypted || report.decrypted {
         return report.attributes.iter().cloned().map(SpAttribute::from).collect();
     }
     issued

@@ -52,6 +52,7 @@ pub(crate) fn request() -> PreviewRequest {
         in_response_to: None,
         relay_state: None,
         requested_name_id_format: None,
+        sp_private_key_pem: SecretPem::default(),
     }
 }
 
@@ -226,16 +227,208 @@ fn certificate_info_reads_expiry() {
     assert_eq!(info.modulus_bits, 2048);
 }
 
+const SP_CERTIFICATE: &str = include_str!("../../tests/fixtures/keys/sp.cert.pem");
+const SP_KEY: &str = include_str!("../../tests/fixtures/keys/sp.key.pem");
+/// An RSA key that is not the SP's.
+const OTHER_KEY: &str = include_str!("../../tests/fixtures/keys/next.key.pem");
+/// A P-256 key in PKCS#8.
+const EC_KEY: &str = include_str!("../../tests/fixtures/keys/ec.key.pem");
+
+/// The preview request with `apps.amion` encrypting to the SP fixture certificate.
+fn encrypted_request() -> PreviewRequest {
+    let mut encrypted = request();
+    encrypted.config["apps"]["amion"]["encryption"] = json!({ "certificate_pem": SP_CERTIFICATE });
+    encrypted
+}
+
+fn with_sp_key(mut request: PreviewRequest, pem: &str) -> PreviewRequest {
+    request.sp_private_key_pem = SecretPem::new(pem.to_owned());
+    request
+}
+
+fn warning<'a>(preview: &'a Preview, code: &str) -> &'a Warning {
+    preview.warnings.iter().find(|w| w.code == code).unwrap_or_else(|| panic!("no {code:?} warning in {:?}", preview.warnings))
+}
+
+/// Returns the base64 body of the key's PEM, which no output may contain.
+fn key_body(pem: &str) -> String {
+    pem.lines().filter(|line| !line.starts_with("-----")).collect()
+}
+
 #[test]
 fn preview_encrypted_shows_sent_attributes() {
-    let mut encrypted = request();
-    encrypted.config["apps"]["amion"]["encryption"] = json!({
-        "certificate_pem": include_str!("../../tests/fixtures/keys/sp.cert.pem"),
-    });
-    let preview = preview(&encrypted).unwrap();
+    let preview = preview(&encrypted_request()).unwrap();
     assert!(preview.xml.contains("<saml:EncryptedAssertion"), "the app encrypts");
     assert!(!preview.xml.contains("jane@example.com"), "the NameID must not appear in clear");
     assert_eq!(preview.attributes.len(), 2);
     assert_eq!(preview.name_id.as_ref().unwrap().value, "jane@example.com");
     assert_eq!(codes(&preview), ["encrypted"]);
+    assert!(preview.warnings[0].message.contains("paste the SP's private key (sp_private_key_pem)"), "{}", preview.warnings[0].message);
+    assert!(preview.decrypted.is_none(), "nothing is decrypted without a key");
+}
+
+#[test]
+fn decrypt_right_key_reads_back() {
+    let preview = preview(&with_sp_key(encrypted_request(), SP_KEY)).unwrap();
+    let decrypted = preview.decrypted.as_ref().expect("the SP key decrypts the Assertion");
+    assert!(decrypted.readable_assertion.starts_with("<saml:Assertion "), "{}", decrypted.readable_assertion);
+    assert!(decrypted.readable_assertion.contains("jane@example.com"), "the decrypted Assertion carries the NameID");
+    assert_eq!(decrypted.content_algorithm, "aes256-gcm");
+    assert_eq!(preview.name_id.as_ref().unwrap().value, "jane@example.com");
+    assert_eq!(preview.attributes[1].values, ["Nurse"]);
+}
+
+#[test]
+fn decrypt_right_key_signature_ok() {
+    let preview = preview(&with_sp_key(encrypted_request(), SP_KEY)).unwrap();
+    let decrypted = preview.decrypted.as_ref().unwrap();
+    assert!(decrypted.content_verified, "{decrypted:?}");
+    assert_eq!(decrypted.assertion_signature, "valid (rsa-sha256 with sha256 digest)");
+    assert_eq!(decrypted.response_signature, "valid (rsa-sha256 with sha256 digest)");
+    assert!(decrypted.verdict.starts_with("Signature check passed"), "{}", decrypted.verdict);
+}
+
+#[test]
+fn decrypt_right_key_changes_warning() {
+    let preview = preview(&with_sp_key(encrypted_request(), SP_KEY)).unwrap();
+    assert_eq!(codes(&preview), ["encrypted"], "a decrypted Response the SP accepts has only the note");
+    assert!(preview.warnings[0].message.contains("read back after decrypting it with sp_private_key_pem"), "{}", preview.warnings[0].message);
+}
+
+#[test]
+fn decrypt_response_signed_only() {
+    let mut request = with_sp_key(encrypted_request(), SP_KEY);
+    request.config["apps"]["amion"]["sign"] = json!("response");
+    let preview = preview(&request).unwrap();
+    let decrypted = preview.decrypted.as_ref().unwrap();
+    assert_eq!(decrypted.assertion_signature, "absent");
+    assert!(decrypted.content_verified, "the Response signature covers the ciphertext");
+}
+
+#[test]
+fn decrypt_encrypted_name_id() {
+    let mut request = with_sp_key(encrypted_request(), SP_KEY);
+    request.config["apps"]["amion"]["encryption"]["encrypt_name_id"] = json!(true);
+    let preview = preview(&request).unwrap();
+    let decrypted = preview.decrypted.as_ref().unwrap();
+    assert!(decrypted.readable_assertion.contains("<saml:EncryptedID>"), "{}", decrypted.readable_assertion);
+    assert!(decrypted.readable_name_id.as_deref().unwrap_or_default().contains("jane@example.com"));
+    assert_eq!(preview.name_id.as_ref().unwrap().value, "jane@example.com", "the NameID is read from the EncryptedID");
+    assert!(decrypted.content_verified);
+}
+
+#[test]
+fn decrypt_wrong_key_names_field() {
+    let preview = preview(&with_sp_key(encrypted_request(), OTHER_KEY)).unwrap();
+    let warning = warning(&preview, "decryption");
+    assert_eq!(warning.field, "sp_private_key_pem");
+    assert!(warning.message.starts_with("the private key does not belong to apps.amion.encryption.certificate_pem"), "{}", warning.message);
+    assert!(preview.decrypted.is_none(), "nothing is decrypted with a wrong key");
+}
+
+#[test]
+fn decrypt_wrong_key_keeps_sent_values() {
+    let preview = preview(&with_sp_key(encrypted_request(), OTHER_KEY)).unwrap();
+    assert_eq!(codes(&preview), ["encrypted", "decryption"]);
+    assert_eq!(preview.name_id.as_ref().unwrap().value, "jane@example.com", "the values built are still shown");
+}
+
+#[test]
+fn decrypt_not_rsa_key() {
+    let preview = preview(&with_sp_key(encrypted_request(), EC_KEY)).unwrap();
+    let message = &warning(&preview, "decryption").message;
+    assert!(message.starts_with("the key is not an RSA key (its PKCS#8 algorithm is 1.2.840.10045.2.1)"), "{message}");
+}
+
+#[test]
+fn decrypt_not_a_key() {
+    let preview = preview(&with_sp_key(encrypted_request(), "my password")).unwrap();
+    let message = &warning(&preview, "decryption").message;
+    assert!(message.starts_with("not an RSA private key in PEM"), "{message}");
+}
+
+#[test]
+fn decrypt_messages_hide_key() {
+    let body = key_body(OTHER_KEY);
+    let request = with_sp_key(encrypted_request(), OTHER_KEY);
+    let debug = format!("{request:?}");
+    let preview = preview(&request).unwrap();
+    let json = serde_json::to_string(&preview).unwrap();
+    assert!(!json.contains(&body[..40]), "the preview output must not contain the key");
+    assert!(!debug.contains(&body[..40]), "the request's Debug output must not contain the key");
+}
+
+#[test]
+fn decrypt_blank_key_ignored() {
+    let preview = preview(&with_sp_key(encrypted_request(), " \n ")).unwrap();
+    assert_eq!(codes(&preview), ["encrypted"], "a blank field is no key");
+}
+
+#[test]
+fn decrypt_key_unencrypted_app() {
+    let preview = preview(&with_sp_key(request(), SP_KEY)).unwrap();
+    assert!(preview.warnings.is_empty(), "{:?}", preview.warnings);
+    assert!(preview.decrypted.is_none());
+}
+
+/// Returns the inspection of `message` with the SP key `sp_key` and the test IdP certificate.
+fn inspect_with_key(message: &str, sp_key: &str) -> Inspection {
+    let request = InspectRequest {
+        message: message.to_owned(),
+        certificate_pem: Some(key().certificate_pem.clone()),
+        now: NOW.to_owned(),
+        config: Some(encrypted_request().config),
+        app: Some("amion".to_owned()),
+        sp_private_key_pem: SecretPem::new(sp_key.to_owned()),
+    };
+    inspect(&request).unwrap()
+}
+
+fn check<'a>(inspection: &'a Inspection, name: &str) -> &'a inspect::InspectCheck {
+    inspection.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name:?} check in {:?}", inspection.checks))
+}
+
+#[test]
+fn inspect_decrypts_with_key() {
+    let xml = preview(&encrypted_request()).unwrap().xml;
+    let inspection = inspect_with_key(&xml, SP_KEY);
+    assert!(inspection.content_verified, "{:?}", inspection.checks);
+    assert!(check(&inspection, "decryption").passed);
+    assert_eq!(inspection.attributes[0].values, ["jane@example.com"]);
+    assert!(inspection.decrypted.as_ref().unwrap().readable_assertion.contains("jane@example.com"));
+}
+
+#[test]
+fn inspect_wrong_key_fails_decryption() {
+    let xml = preview(&encrypted_request()).unwrap().xml;
+    let inspection = inspect_with_key(&xml, OTHER_KEY);
+    let decryption = check(&inspection, "decryption");
+    assert!(!decryption.passed);
+    assert!(decryption.detail.starts_with("sp_private_key_pem: the EncryptedAssertion could not be decrypted: RSA-OAEP decryption of the EncryptedKey failed"), "{}", decryption.detail);
+    assert!(inspection.decrypted.is_none());
+}
+
+#[test]
+fn inspect_tampered_ciphertext_fails() {
+    let xml = preview(&encrypted_request()).unwrap().xml;
+    // The EncryptedData's own CipherValue is the last one: the EncryptedKey's comes first,
+    // inside the EncryptedData's KeyInfo.
+    let start = xml.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len() + 40;
+    let original = &xml[start..=start];
+    let replacement = if original == "A" { "B" } else { "A" };
+    let tampered = format!("{}{replacement}{}", &xml[..start], &xml[start + 1..]);
+    let inspection = inspect_with_key(&tampered, SP_KEY);
+    let decryption = check(&inspection, "decryption");
+    assert!(!decryption.passed, "a modified ciphertext must not decrypt");
+    assert!(decryption.detail.contains("aes256-gcm authentication failed"), "{}", decryption.detail);
+    assert!(inspection.decrypted.is_none());
+}
+
+#[test]
+fn inspect_encrypted_without_key() {
+    let xml = preview(&encrypted_request()).unwrap().xml;
+    let inspection = inspect_with_key(&xml, "");
+    let field = inspection.fields.iter().find(|f| f.label == "EncryptedAssertion").unwrap();
+    assert!(field.value.contains("paste the SP's private key (sp_private_key_pem)"), "{}", field.value);
+    assert!(inspection.checks.iter().all(|c| c.name != "decryption"), "no key, no decryption check");
 }

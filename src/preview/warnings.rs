@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{AppConfig, ConfigWarning, IdpConfig, NameIdFormat};
 use crate::saml::algorithm::{DigestAlgorithm, SignatureAlgorithm};
+use super::decrypt::{DecryptionError, FIELD as SP_KEY_FIELD};
 use crate::saml::inspect::ResponseReport;
 use crate::saml::response::format_instant;
 
@@ -35,6 +36,8 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// The signed Response as the core verifier read it back.
     pub read_back: &'a ResponseReport,
+    /// The failure to decrypt the EncryptedAssertion with the SP's private key, if it failed.
+    pub decryption_error: Option<&'a DecryptionError>,
 }
 
 /// Returns the configuration's own warnings followed by those about this Response.
@@ -155,24 +158,33 @@ fn certificate_expiring(context: &Context<'_>) -> Vec<Warning> {
 
 /// Reports any check the previewer's own Response failed when read back: a signature that
 /// does not verify, or conditions, audience or recipient the SP would reject. An encrypted
-/// Assertion cannot be read back without the SP's private key, so it gets a note instead.
+/// Assertion is read back only after decryption with the SP's private key, so it gets a note
+/// saying which values are shown, and a warning when decryption failed.
 fn failed_read_back(context: &Context<'_>) -> Vec<Warning> {
-    if context.read_back.encrypted {
-        return vec![Warning {
-            code: "encrypted",
-            field: format!("apps.{}.encryption", context.app.name),
-            message: "the Assertion is encrypted for the SP, so the NameID and attributes shown are those built before encryption, not read back from the Response".to_owned(),
-        }];
+    let read_back = context.read_back;
+    let mut warnings = Vec::new();
+    if read_back.encrypted {
+        warnings.push(encrypted_note(context));
     }
-    context
-        .read_back
-        .checks
-        .iter()
-        .filter(|check| !check.passed)
-        .map(|check| Warning {
-            code: "read_back",
-            field: check.name.to_owned(),
-            message: format!("the SP would reject this Response: {}", check.detail),
-        })
-        .collect()
+    if let Some(error) = context.decryption_error {
+        warnings.push(Warning { code: "decryption", field: SP_KEY_FIELD.to_owned(), message: error.reason() });
+    }
+    if read_back.encrypted && !read_back.decrypted {
+        return warnings;
+    }
+    warnings.extend(read_back.checks.iter().filter(|check| !check.passed).map(|check| Warning {
+        code: "read_back",
+        field: check.name.to_owned(),
+        message: format!("the SP would reject this Response: {}", check.detail),
+    }));
+    warnings
+}
+
+fn encrypted_note(context: &Context<'_>) -> Warning {
+    let message = if context.read_back.decrypted {
+        format!("the Assertion is encrypted for the SP; the NameID and attributes shown were read back after decrypting it with {SP_KEY_FIELD}, and its signature was checked with the IdP certificate")
+    } else {
+        format!("the Assertion is encrypted for the SP, so the NameID and attributes shown are those built before encryption, not read back from the Response; paste the SP's private key ({SP_KEY_FIELD}) to decrypt and check it")
+    };
+    Warning { code: "encrypted", field: format!("apps.{}.encryption", context.app.name), message }
 }

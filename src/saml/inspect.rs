@@ -47,6 +47,8 @@ pub struct ResponseReport {
     /// True when the Assertion was read from an element whose signature verified.
     pub content_verified: bool,
     pub encrypted: bool,
+    /// True when the Assertion was read from a decryption of the EncryptedAssertion.
+    pub decrypted: bool,
     pub issuer: Option<String>,
     pub destination: Option<String>,
     pub in_response_to: Option<String>,
@@ -75,6 +77,8 @@ pub struct Expectations<'a> {
 pub enum InspectError {
     NotXml(String),
     NotResponse { root: String },
+    /// The decrypted element is not a `saml:Assertion`.
+    NotAssertion { root: String },
 }
 
 impl std::fmt::Display for InspectError {
@@ -84,15 +88,51 @@ impl std::fmt::Display for InspectError {
             Self::NotResponse { root } => {
                 write!(f, "the document element is <{root}>, expected a samlp:Response")
             }
+            Self::NotAssertion { root } => {
+                write!(f, "the decrypted element is <{root}>, expected a saml:Assertion")
+            }
         }
     }
 }
 
 impl std::error::Error for InspectError {}
 
+/// An Assertion recovered from a Response's EncryptedAssertion, each element standalone XML.
+#[derive(Debug, Clone, Copy)]
+pub struct DecryptedParts<'a> {
+    /// The `saml:Assertion`, signature included.
+    pub assertion_xml: &'a str,
+    /// The `saml:NameID` decrypted from the Assertion's `saml:EncryptedID`, if it has one.
+    pub name_id_xml: Option<&'a str>,
+}
+
 /// Inspects `xml`, a SAML Response, with `key` as the IdP's signing key and `now` as the clock.
 pub fn inspect_response(
     xml: &str,
+    key: &RsaPublicKey,
+    now: OffsetDateTime,
+    expected: &Expectations<'_>,
+) -> Result<ResponseReport, InspectError> {
+    inspect(xml, None, key, now, expected)
+}
+
+/// Inspects `xml` like [`inspect_response`], reading the Assertion from `decrypted`, the
+/// decryption of its EncryptedAssertion. The Assertion's own signature is checked in the
+/// decrypted document. A valid Response signature also covers the content, because it
+/// covers the ciphertext that the Assertion was decrypted from.
+pub fn inspect_decrypted_response(
+    xml: &str,
+    decrypted: DecryptedParts<'_>,
+    key: &RsaPublicKey,
+    now: OffsetDateTime,
+    expected: &Expectations<'_>,
+) -> Result<ResponseReport, InspectError> {
+    inspect(xml, Some(decrypted), key, now, expected)
+}
+
+fn inspect(
+    xml: &str,
+    decrypted: Option<DecryptedParts<'_>>,
     key: &RsaPublicKey,
     now: OffsetDateTime,
     expected: &Expectations<'_>,
@@ -115,6 +155,11 @@ pub fn inspect_response(
     let (response_check, response_verified) = check_signature(&document, response, key, &options);
     report.response_signature = Some(response_check);
 
+    if let Some(decrypted) = decrypted {
+        read_decrypted(decrypted, key, &options, response_verified, &mut report)?;
+        add_checks(&mut report, now, expected);
+        return Ok(report);
+    }
     let assertions: Vec<Node> = response.children().filter(|n| is(*n, ASSERTION_NS, "Assertion")).collect();
     let assertion = match assertions.as_slice() {
         [one] => Some(*one),
@@ -136,6 +181,37 @@ pub fn inspect_response(
     }
     add_checks(&mut report, now, expected);
     Ok(report)
+}
+
+/// Checks the decrypted Assertion's signature and reads it, and its decrypted NameID, into
+/// `report`.
+fn read_decrypted(
+    decrypted: DecryptedParts<'_>,
+    key: &RsaPublicKey,
+    options: &VerifyOptions,
+    response_verified: bool,
+    report: &mut ResponseReport,
+) -> Result<(), InspectError> {
+    let document = Document::parse(decrypted.assertion_xml, &Limits::default())
+        .map_err(|e| InspectError::NotXml(format!("the decrypted Assertion: {e}")))?;
+    let assertion = document.root_element();
+    if !is(assertion, ASSERTION_NS, "Assertion") {
+        return Err(InspectError::NotAssertion { root: assertion.tag_name().name().to_owned() });
+    }
+    let (assertion_check, assertion_verified) = check_signature(&document, assertion, key, options);
+    report.assertion_signature = Some(assertion_check);
+    report.content_verified = response_verified || assertion_verified;
+    report.decrypted = true;
+    read_assertion(assertion, report);
+
+    if let Some(name_id_xml) = decrypted.name_id_xml {
+        let name_id = Document::parse(name_id_xml, &Limits::default())
+            .map_err(|e| InspectError::NotXml(format!("the decrypted NameID: {e}")))?;
+        let root = name_id.root_element();
+        report.name_id = Some(text_content(root).into_owned());
+        report.name_id_format = root.attribute("Format").map(str::to_owned);
+    }
+    Ok(())
 }
 
 fn check_signature(document: &Document<'_>, element: Node<'_, '_>, key: &RsaPublicKey, options: &VerifyOptions) -> (SignatureCheck, bool) {

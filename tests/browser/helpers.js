@@ -42,8 +42,9 @@ function requiredEnv(name) {
 
 /**
  * Starts Chromium with a fresh profile directory and returns `{ context, page, requests,
- * errors, close }`: `requests` collects the URL of every request the page makes, and `errors`
- * the message of every uncaught exception.
+ * requestDetails, consoleMessages, errors, close }`: `requests` collects the URL of every
+ * request the page makes, `requestDetails` its URL, headers and body, `consoleMessages` the
+ * text of every console message, and `errors` the message of every uncaught exception.
  */
 export async function openBrowser() {
   const profile = mkdtempSync(join(tmpdir(), 'edgeidp-chromium-'));
@@ -56,14 +57,20 @@ export async function openBrowser() {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const requests = [];
+  const requestDetails = [];
+  const consoleMessages = [];
   const errors = [];
-  page.on('request', (request) => requests.push(request.url()));
+  page.on('request', (request) => {
+    requests.push(request.url());
+    requestDetails.push({ url: request.url(), headers: request.headers(), body: request.postData() ?? '' });
+  });
+  page.on('console', (message) => consoleMessages.push(message.text()));
   page.on('pageerror', (error) => errors.push(error.message));
   const close = async () => {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   };
-  return { context, page, requests, errors, close };
+  return { context, page, requests, requestDetails, consoleMessages, errors, close };
 }
 
 /** Loads the page and waits for its first preview, made with a key generated in the page. */

@@ -354,3 +354,123 @@ test('keyboard alone edits an attribute', async () => {
     assert.equal(jobTitle[2], 'jane.doe@hospital.example');
   });
 });
+
+// ---- Encrypted Assertions and the SP's private key ----
+
+const KEYS = join(REPO, 'tests', 'fixtures', 'keys');
+/** The SP's encryption key pair, also used by the Rust encryption tests. */
+const SP_KEY = readFileSync(join(KEYS, 'sp.key.pem'), 'utf8');
+const SP_CERTIFICATE = readFileSync(join(KEYS, 'sp.cert.pem'), 'utf8');
+/** An RSA key that is not the SP's. */
+const OTHER_KEY = readFileSync(join(KEYS, 'next.key.pem'), 'utf8');
+
+/**
+ * Imports the reference configuration with `apps.amion` encrypting to the SP fixture
+ * certificate. It carries no signing key, so the page keeps the one it generated.
+ */
+async function importEncryptingConfig(page, directory) {
+  const config = referenceConfig();
+  delete config.idp.signing_key_pem;
+  delete config.idp.certificate_pem;
+  config.apps.amion.encryption = { certificate_pem: SP_CERTIFICATE };
+  const path = writeJson(directory, 'encrypting-config.json', config);
+  const state = await afterPreview(page, () => page.setInputFiles('#import-config', path));
+  assert.equal(state, 'ready', await page.textContent('#preview-error'));
+}
+
+/** Returns the base64 lines of a PEM key, any of which betrays the key wherever it appears. */
+function keyLines(pem) {
+  return pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----'));
+}
+
+/** Returns the places among `places` ({ name: text }) that contain a line of `pem`. */
+function placesContainingKey(places, pem) {
+  const lines = keyLines(pem).flatMap((line) => [line, encodeURIComponent(line)]);
+  return Object.entries(places)
+    .filter(([, text]) => lines.some((line) => text.includes(line)))
+    .map(([name]) => name);
+}
+
+test('sp key decrypts the encrypted assertion', async () => {
+  await withPage('decrypt-assertion', async ({ page, directory }) => {
+    assert.ok(!(await page.isVisible('#sp-private-key')), 'an app that does not encrypt hides the SP key field');
+    await importEncryptingConfig(page, directory);
+    assert.ok(await page.isVisible('#sp-private-key'), 'an encrypting app shows the SP key field');
+    assert.match(await page.innerText('#sp-key-note'), /never sent over the network, never stored \(not in localStorage, sessionStorage, cookies or the URL\)/);
+    assert.match(await page.textContent('#response-xml'), /<saml:EncryptedAssertion[ >]/);
+    assert.match(await page.textContent('#warnings li[data-code="encrypted"]'), /built before encryption/);
+    assert.ok(!(await page.isVisible('#decrypted')), 'nothing is decrypted before the key is pasted');
+
+    const state = await afterPreview(page, () => page.fill('#sp-private-key', SP_KEY));
+    assert.equal(state, 'ready', await page.textContent('#preview-error'));
+    assert.ok(await page.isVisible('#decrypted'), 'the decrypted Assertion is shown');
+    const assertion = await page.textContent('#decrypted-assertion');
+    assert.match(assertion, /^<saml:Assertion /);
+    assert.match(assertion, />jane\.doe@hospital\.example<\/saml:NameID>/);
+    assert.match(assertion, /<saml:Attribute Name="jobTitle"[^>]*>\s*<saml:AttributeValue[^>]*>Charge Nurse<\/saml:AttributeValue>/);
+    const rows = await spAttributes(page);
+    assert.deepEqual(rows.map(([name]) => name), REFERENCE_ATTRIBUTE_NAMES);
+    assert.deepEqual(rows.map(([, , values]) => values), ['jane.doe@hospital.example', 'Jane', 'Doe', 'jdoe', 'Charge Nurse']);
+    assert.match(await page.textContent('#sp-name-id'), /NameID: jane\.doe@hospital\.example /);
+
+    assert.match(await page.textContent('#decrypted-verdict'), /^Signature check passed: a signature that verifies with the IdP certificate covers the decrypted Assertion$/);
+    assert.equal(await page.getAttribute('#decrypted-verdict', 'data-verified'), 'true');
+    assert.match(await page.textContent('#decrypted-signatures'), /Assertion signaturevalid \(rsa-sha256 with sha256 digest\)/);
+    assert.match(await page.textContent('#warnings li[data-code="encrypted"]'), /read back after decrypting it with sp_private_key_pem/);
+    assert.match(await page.textContent('#sp-key-status'), /^Decrypted the Assertion \(aes256-gcm\) with this key\.$/);
+  });
+});
+
+test('wrong sp key shows the error', async () => {
+  await withPage('decrypt-wrong-key', async ({ page, directory }) => {
+    await importEncryptingConfig(page, directory);
+    const state = await afterPreview(page, () => page.fill('#sp-private-key', OTHER_KEY));
+    assert.equal(state, 'ready', 'a wrong key still previews the encrypted Response');
+
+    const status = await page.textContent('#sp-key-status');
+    assert.match(status, /^sp_private_key_pem: the private key does not belong to apps\.amion\.encryption\.certificate_pem/);
+    assert.ok(await page.$eval('#sp-key-status', (element) => element.classList.contains('error')), 'the status is shown as an error');
+    assert.match(await page.textContent('#warnings li[data-code="decryption"]'), /^sp_private_key_pem: the private key does not belong/);
+    assert.ok(!(await page.isVisible('#decrypted')), 'nothing is decrypted with a wrong key');
+    const pageText = await page.evaluate(() => document.body.innerText);
+    assert.deepEqual(placesContainingKey({ page: pageText }, OTHER_KEY), [], 'the error must not echo the key');
+  });
+});
+
+test('sp key never leaves the page', async () => {
+  await withPage('decrypt-key-stays', async ({ page, directory, requestDetails, consoleMessages }) => {
+    await importEncryptingConfig(page, directory);
+    await afterPreview(page, () => page.fill('#sp-private-key', SP_KEY));
+
+    // Inspect decrypts the previewed Response with the same key.
+    const response = await page.textContent('#response-base64');
+    const headline = await inspectMessage(page, response, await page.inputValue('#certificate'));
+    assert.match(headline, /^Response: signature valid/);
+    assert.match(await page.textContent('#inspect-checks li.passed:has-text("decryption")'), /decrypted with sp_private_key_pem \(aes256-gcm\)/);
+    assert.match(await page.textContent('#inspect-decrypted'), />jane\.doe@hospital\.example<\/saml:NameID>/);
+    const { path } = await exportConfig(page, directory);
+
+    const stored = await page.evaluate(() => ({
+      localStorage: JSON.stringify({ ...localStorage }),
+      sessionStorage: JSON.stringify({ ...sessionStorage }),
+      cookies: document.cookie,
+      url: location.href,
+    }));
+    const requests = requestDetails.map((request, index) => [`request ${index} (${request.url})`, JSON.stringify(request)]);
+    const places = {
+      ...stored,
+      ...Object.fromEntries(requests),
+      console: consoleMessages.join('\n'),
+      export: readFileSync(path, 'utf8'),
+    };
+    assert.deepEqual(placesContainingKey(places, SP_KEY), [], 'the SP key must stay in the page');
+    assert.ok(requestDetails.length > 0, 'the page load itself must be recorded');
+
+    // Clearing the field removes the key and what was decrypted with it.
+    await afterPreview(page, () => page.click('#sp-key-clear'));
+    assert.equal(await page.inputValue('#sp-private-key'), '');
+    assert.ok(!(await page.isVisible('#decrypted')), 'the decrypted Assertion is gone');
+    assert.equal(await page.textContent('#inspect-decrypted'), '', 'the Assertion Inspect decrypted is gone');
+    assert.match(await page.textContent('#sp-key-status'), /^No key: the preview shows the values built before encryption\.$/);
+  });
+});

@@ -27,6 +27,7 @@ fn inspect_message(message: &str) -> Inspection {
         now: NOW.to_owned(),
         config: Some(config()),
         app: Some("amion".to_owned()),
+        sp_private_key_pem: SecretPem::default(),
     };
     inspect(&request).unwrap()
 }
@@ -99,6 +100,7 @@ fn response_without_certificate() {
         now: NOW.to_owned(),
         config: None,
         app: None,
+        sp_private_key_pem: SecretPem::default(),
     };
     let inspection = inspect(&request).unwrap();
     assert!(inspection.headline.contains("no certificate was given"), "{}", inspection.headline);
@@ -122,6 +124,7 @@ fn response_expired() {
         now: "2026-01-02T04:00:00Z".to_owned(),
         config: Some(config()),
         app: Some("amion".to_owned()),
+        sp_private_key_pem: SecretPem::default(),
     };
     let inspection = inspect(&request).unwrap();
     assert_eq!(failed_checks(&inspection), ["not on or after"]);
@@ -137,6 +140,7 @@ fn response_without_app() {
         now: NOW.to_owned(),
         config: Some(broken),
         app: Some("amion".to_owned()),
+        sp_private_key_pem: SecretPem::default(),
     };
     let inspection = inspect(&request).unwrap();
     let app = inspection.checks.iter().find(|c| c.name == "app").unwrap();
@@ -189,21 +193,21 @@ fn request_unknown_issuer_rejected() {
 
 #[test]
 fn message_other_document_rejected() {
-    let request = InspectRequest { message: "<html/>".into(), certificate_pem: None, now: NOW.into(), config: None, app: None };
+    let request = InspectRequest { message: "<html/>".into(), certificate_pem: None, now: NOW.into(), config: None, app: None, sp_private_key_pem: SecretPem::default() };
     let error = inspect(&request).unwrap_err().to_string();
     assert!(error.contains("the document element is <html>"), "{error}");
 }
 
 #[test]
 fn message_garbage_rejected() {
-    let request = InspectRequest { message: "not saml!".into(), certificate_pem: None, now: NOW.into(), config: None, app: None };
+    let request = InspectRequest { message: "not saml!".into(), certificate_pem: None, now: NOW.into(), config: None, app: None, sp_private_key_pem: SecretPem::default() };
     let error = inspect(&request).unwrap_err().to_string();
     assert!(error.contains("is not XML, a URL or valid base64"), "{error}");
 }
 
 #[test]
 fn message_empty_rejected() {
-    let request = InspectRequest { message: "  ".into(), certificate_pem: None, now: NOW.into(), config: None, app: None };
+    let request = InspectRequest { message: "  ".into(), certificate_pem: None, now: NOW.into(), config: None, app: None, sp_private_key_pem: SecretPem::default() };
     let error = inspect(&request).unwrap_err().to_string();
     assert!(error.contains("the message is empty"), "{error}");
 }
