@@ -116,7 +116,7 @@ impl IdpConfig {
 /// The signer for the IdP key: inside WebAssembly (the filter and the previewer)
 /// [`FastRsaSigner`](crate::saml::rsa_fast::FastRsaSigner), which signs about seven times
 /// faster there than the `rsa` crate; natively, and for a key that signer does not take (more
-/// than two primes or 4096 bits), the `rsa` crate, which is the faster of the two natively.
+/// than two primes or 4096 bits), the `rsa` crate, the faster of the two natively.
 fn signer_for(key: rsa::RsaPrivateKey) -> Arc<dyn Signer> {
     #[cfg(target_family = "wasm")]
     if let Ok(fast) = crate::saml::rsa_fast::FastRsaSigner::new(&key) {

@@ -190,7 +190,7 @@ impl CrtKey {
         })
     }
 
-    /// The kernel that runs the secret exponentiation.
+    /// Returns the kernel that runs the secret exponentiation.
     pub(super) fn kernel(&self) -> Kernel {
         if self.fused.is_some() {
             Kernel::Fused

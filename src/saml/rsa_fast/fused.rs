@@ -55,6 +55,57 @@ const LOW_OFFSET_BITS: u64 = 0x4338_0000_0000_0000;
 /// A number in both lanes, one limb per element as an `f64`, least significant first.
 pub(super) type Num = [V2; MAX_LIMBS];
 
+/// Two adjacent columns, k and k + 1, summed in one pass over shared operands.
+///
+/// The fields are plain vectors rather than two [`Column`]s so that the compiler keeps them
+/// in registers: with an array of columns, LLVM stored them to memory in every iteration.
+#[derive(Clone, Copy)]
+struct ColumnPair {
+    low: V2,
+    high: V2,
+    next_low: V2,
+    next_high: V2,
+    count: u64,
+}
+
+impl ColumnPair {
+    const EMPTY: Self = Self { low: V2::ZERO, high: V2::ZERO, next_low: V2::ZERO, next_high: V2::ZERO, count: 0 };
+
+    /// Adds `x[t] * y[n - t]` to column k and `x[t] * y[n - t + 1]` to column k + 1 for each
+    /// t, where `y` has `x.len() + 1` elements (`n = x.len() - 1`): `y` runs downwards as `x`
+    /// runs upwards, and each element of `y` meets two elements of `x`.
+    #[inline(always)]
+    fn add_products(&mut self, x: &[V2], y: &[V2], constants: &Constants) {
+        let Some((&top, rest)) = y.split_last() else {
+            return;
+        };
+        let (mut low, mut high, mut next_low, mut next_high) = (self.low, self.high, self.next_low, self.next_high);
+        let mut upper = top;
+        for (a, lower) in x.iter().zip(rest.iter().rev()) {
+            let (product_low, product_high) = constants.product(*a, *lower);
+            low = low.add(product_low);
+            high = high.add(product_high);
+            let (product_low, product_high) = constants.product(*a, upper);
+            next_low = next_low.add(product_low);
+            next_high = next_high.add(product_high);
+            upper = *lower;
+        }
+        let count = self.count + x.len().min(rest.len()) as u64;
+        *self = Self { low, high, next_low, next_high, count };
+    }
+
+    /// Returns the exact sums of both columns (see [`Column::exact`]).
+    #[inline(always)]
+    fn exact(self) -> [(V2, V2); 2] {
+        let low_offsets = V2::splat_u64(self.count.wrapping_mul(LOW_OFFSET_BITS));
+        let high_offsets = V2::splat_u64(self.count.wrapping_mul(HIGH_OFFSET_BITS));
+        [
+            (self.low.sub(low_offsets), self.high.sub(high_offsets)),
+            (self.next_low.sub(low_offsets), self.next_high.sub(high_offsets)),
+        ]
+    }
+}
+
 /// The kernel's constants as vectors.
 ///
 /// They live in [`FusedMontgomery`] and are read from it by each operation, rather than
@@ -80,13 +131,22 @@ impl Constants {
         }
     }
 
-    /// The `f64` of an integer limb below 2^52, per lane.
+    /// Returns the `f64` of an integer limb below 2^52, per lane.
     #[inline(always)]
     fn float_of(&self, limb: V2) -> V2 {
         limb.or(self.two_52_bits).fsub(self.two_52)
     }
 
-    /// The low 52 bits of each lane.
+    /// Returns the low and high parts of `a * b` per lane, as offset bit patterns (see the module
+    /// documentation).
+    #[inline(always)]
+    fn product(&self, a: V2, b: V2) -> (V2, V2) {
+        let high = a.mul_add(b, self.high_offset);
+        let low = a.mul_add(b, self.high_offset.fsub(high)).fadd(self.low_offset);
+        (low, high)
+    }
+
+    /// Returns the low 52 bits of each lane.
     #[inline(always)]
     fn low_limb(&self, value: V2) -> V2 {
         value.and(self.limb_mask)
@@ -104,18 +164,16 @@ struct Column {
 impl Column {
     const EMPTY: Self = Self { low: V2::ZERO, high: V2::ZERO, count: 0 };
 
-    /// Adds the low and high parts of `a * b` per lane, as offset bit patterns (see the
-    /// module documentation).
+    /// Adds the low and high parts of `a * b` per lane, as offset bit patterns.
     #[inline(always)]
     fn add_product(&mut self, a: V2, b: V2, constants: &Constants) {
-        let high = a.mul_add(b, constants.high_offset);
-        let low = a.mul_add(b, constants.high_offset.fsub(high)).fadd(constants.low_offset);
+        let (low, high) = constants.product(a, b);
         self.low = self.low.add(low);
         self.high = self.high.add(high);
         self.count += 1;
     }
 
-    /// The exact integer sums of the low parts and of the high parts.
+    /// Returns the exact integer sums of the low parts and of the high parts.
     #[inline(always)]
     fn exact(self) -> (V2, V2) {
         let low = self.low.sub(V2::splat_u64(self.count.wrapping_mul(LOW_OFFSET_BITS)));
@@ -127,7 +185,8 @@ impl Column {
 /// The moduli and the constants that Montgomery arithmetic needs, computed once per key.
 pub(super) struct FusedMontgomery {
     limbs: usize,
-    modulus: Num,
+    /// The moduli between zero limbs (see [`padded`]).
+    modulus_padded: Padded,
     /// `-m^-1 mod 2^52` per lane, as `f64`.
     m_prime: V2,
     /// `R mod m`: one in Montgomery form.
@@ -162,7 +221,7 @@ impl FusedMontgomery {
         Some(Self {
             constants,
             limbs,
-            modulus: pack(&m0, &m1),
+            modulus_padded: padded(&pack(&m0, &m1), limbs),
             m_prime,
             one: pack(&one0, &one1),
             r2: pack(&r2_0, &r2_1),
@@ -173,15 +232,14 @@ impl FusedMontgomery {
     pub(super) fn mul(&self, a: &Num, b: &Num) -> Num {
         let l = self.limbs;
         let constants = self.constants;
+        let b = padded(b, l);
         self.reduce_columns(|k| {
-            let mut column = Column::EMPTY;
-            let (first, last) = (k.saturating_sub(l - 1), k.min(l - 1));
-            if first <= last {
-                for (x, y) in a[first..=last].iter().zip(b[k - last..=k - first].iter().rev()) {
-                    column.add_product(*x, *y, &constants);
-                }
-            }
-            column.exact()
+            // Columns k and k + 1 take a[i] for i in first..=last; a term outside a column's
+            // own range meets a zero of the padding.
+            let (first, last) = (k.saturating_sub(l - 1), (k + 1).min(l - 1));
+            let mut pair = ColumnPair::EMPTY;
+            pair.add_products(&a[first..=last], &b[k + 1 - last..=k + 2 - first], &constants);
+            pair.exact()
         })
     }
 
@@ -189,61 +247,81 @@ impl FusedMontgomery {
     pub(super) fn square(&self, a: &Num) -> Num {
         let l = self.limbs;
         let constants = self.constants;
+        let padded_a = padded(a, l);
         self.reduce_columns(|k| {
-            let mut cross = Column::EMPTY;
-            // Pairs i < k - i; the first index keeps k - i below l.
-            let (first, end) = (k.saturating_sub(l - 1), k.div_ceil(2));
-            if first < end {
-                for (x, y) in a[first..end].iter().zip(a[k + 1 - end..=k - first].iter().rev()) {
-                    cross.add_product(*x, *y, &constants);
-                }
+            // For even k, the cross products a[i] * a[k - i] with i < k - i of column k and
+            // a[i] * a[k + 1 - i] with i < k + 1 - i of column k + 1 both have i <= k / 2 - 1,
+            // except column k + 1's a[k / 2] * a[k / 2 + 1]. The square a[k / 2]^2 belongs
+            // to column k once.
+            let middle = k / 2;
+            let first = k.saturating_sub(l - 1);
+            let mut cross = ColumnPair::EMPTY;
+            if first < middle {
+                let last = middle - 1;
+                cross.add_products(&a[first..=last], &padded_a[k + 1 - last..=k + 2 - first], &constants);
             }
-            let (low, high) = cross.exact();
-            let (mut low, mut high) = (low.shl(1), high.shl(1));
-            if k % 2 == 0 && k / 2 < l {
-                let mut square = Column::EMPTY;
-                square.add_product(a[k / 2], a[k / 2], &constants);
-                let (square_low, square_high) = square.exact();
-                low = low.add(square_low);
-                high = high.add(square_high);
-            }
-            (low, high)
+            let mut extra = ColumnPair::EMPTY;
+            let half = padded_a[middle + 1];
+            extra.add_products(&[half], &padded_a[middle + 1..=middle + 2], &constants);
+            let [(cross_low, cross_high), (next_low, next_high)] = cross.exact();
+            let [(square_low, square_high), (last_low, last_high)] = extra.exact();
+            [
+                (cross_low.shl(1).add(square_low), cross_high.shl(1).add(square_high)),
+                (next_low.add(last_low).shl(1), next_high.add(last_high).shl(1)),
+            ]
         })
     }
 
-    /// Montgomery reduction of the product whose column k has the exact low-part sum and
-    /// high-part sum `column(k)` (the high parts belong to column k + 1).
+    /// Montgomery reduction of the product whose columns k and k + 1 (k even) have the exact
+    /// low-part and high-part sums `columns(k)`; a column's high parts belong to the next one.
     #[inline(always)]
-    fn reduce_columns(&self, column: impl Fn(usize) -> (V2, V2)) -> Num {
+    fn reduce_columns(&self, columns: impl Fn(usize) -> [(V2, V2); 2]) -> Num {
         let l = self.limbs;
         let constants = self.constants;
+        let modulus = &self.modulus_padded;
+        // Quotient digits, zero until chosen: a digit not yet chosen adds nothing.
         let mut quotient = [V2::ZERO; MAX_LIMBS];
         let mut out = [V2::ZERO; MAX_LIMBS];
         let mut carry = V2::ZERO;
-        for k in 0..2 * l {
-            let (low, high) = column(k);
-            // The quotient digits below k times the modulus limbs that meet them in column k.
-            let mut reduction = Column::EMPTY;
-            let (first, end) = (k.saturating_sub(l - 1), k.min(l));
-            if first < end {
-                for (x, y) in quotient[first..end].iter().zip(self.modulus[k + 1 - end..=k - first].iter().rev()) {
-                    reduction.add_product(*x, *y, &constants);
-                }
-            }
-            let (reduction_low, reduction_high) = reduction.exact();
+        for k in (0..2 * l).step_by(2) {
+            let [(low, high), (next_low, next_high)] = columns(k);
+            let (first, last) = (k.saturating_sub(l - 1), k.min(l - 1));
+            let mut reduction = ColumnPair::EMPTY;
+            reduction.add_products(&quotient[first..=last], &modulus[k + 1 - last..=k + 2 - first], &constants);
+            let [(reduction_low, reduction_high), (reduction_next_low, reduction_next_high)] = reduction.exact();
+
             let mut acc = carry.add(low).add(reduction_low);
             let mut next = high.add(reduction_high);
+            let mut acc_next = next_low.add(reduction_next_low);
+            let mut next_next = next_high.add(reduction_next_high);
             if k < l {
-                // Choose quotient digit k so that column k becomes divisible by 2^52.
                 let digit = self.quotient_digit(acc, &constants);
-                let mut last = Column::EMPTY;
-                last.add_product(digit, self.modulus[0], &constants);
-                let (last_low, last_high) = last.exact();
-                acc = acc.add(last_low);
-                next = next.add(last_high);
+                // The new digit's products with m[0] (column k) and m[1] (column k + 1).
+                let mut last_products = ColumnPair::EMPTY;
+                last_products.add_products(&[digit], &modulus[1..=2], &constants);
+                let [(low0, high0), (low1, high1)] = last_products.exact();
+                acc = acc.add(low0);
+                next = next.add(high0);
+                acc_next = acc_next.add(low1);
+                next_next = next_next.add(high1);
                 quotient[k] = digit;
             } else {
                 out[k - l] = constants.float_of(constants.low_limb(acc));
+            }
+            carry = acc.shr_signed(LIMB_BITS).add(next);
+
+            let mut acc = carry.add(acc_next);
+            let mut next = next_next;
+            if k + 1 < l {
+                let digit = self.quotient_digit(acc, &constants);
+                let mut last_product = ColumnPair::EMPTY;
+                last_product.add_products(&[digit], &modulus[1..=2], &constants);
+                let [(low0, high0), _] = last_product.exact();
+                acc = acc.add(low0);
+                next = next.add(high0);
+                quotient[k + 1] = digit;
+            } else {
+                out[k + 1 - l] = constants.float_of(constants.low_limb(acc));
             }
             carry = acc.shr_signed(LIMB_BITS).add(next);
         }
@@ -328,6 +406,18 @@ pub(super) fn digits_of(digits: &[Limb2]) -> Vec<V2> {
         })
         .collect()
 }
+
+/// `a`'s first `limbs` limbs between two zero limbs: element `j + 1` is limb j, so that
+/// limb indices -1 and `limbs` read zero.
+#[inline(always)]
+fn padded(a: &Num, limbs: usize) -> Padded {
+    let mut out = [V2::ZERO; MAX_LIMBS + 2];
+    out[1..=limbs].copy_from_slice(&a[..limbs]);
+    out
+}
+
+/// A number with a zero limb below and above (see [`padded`]).
+type Padded = [V2; MAX_LIMBS + 2];
 
 /// Builds a two-lane number from 52-bit limbs per lane.
 fn pack(lane0: &[u64; MAX_LIMBS], lane1: &[u64; MAX_LIMBS]) -> Num {
@@ -474,5 +564,56 @@ mod tests {
         assert!(FusedMontgomery::new([&even, &odd]).is_none(), "an even modulus is refused");
         let large = (BigUint::from(1u8) << 2100usize) + 1u8;
         assert!(FusedMontgomery::new([&large, &odd]).is_none(), "a modulus beyond MAX_LIMBS limbs is refused");
+    }
+
+    /// The statistical timing test of [`super::super::montgomery`]'s `pow_secret`, for this
+    /// kernel: special secrets (base one, every window digit zero) against random ones,
+    /// interleaved at random, compared with Welch's t-test; |t| > 4.5 is evidence of a leak.
+    ///
+    /// The kernel runs fused natively and on wasm with relaxed SIMD (under Node.js):
+    ///
+    /// ```text
+    /// cargo test --release --lib rsa_fast::fused::tests::timing -- --ignored --nocapture
+    /// cargo test --release --target wasm32-wasip1 --no-default-features --lib rsa_fast::fused::tests::timing -- --ignored --nocapture
+    /// ```
+    #[test]
+    #[ignore = "statistical timing test, about a minute; see the doc comment for the command"]
+    fn timing_independent_of_secrets() {
+        use crate::saml::rsa_fast::montgomery::tests::welch_t;
+        use rand_core::{RngCore, SeedableRng};
+
+        let moduli = moduli();
+        let context = FusedMontgomery::new([&moduli[0], &moduli[1]]).unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([42; 32]);
+        let samples: usize = std::env::var("EDGEIDP_TIMING_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+        let windows = 1024 / WINDOW_BITS as usize + 1;
+        let zero_digits = vec![V2::ZERO; windows];
+        let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+
+        for _ in 0..2 * samples {
+            let class = (rng.next_u32() & 1) as usize;
+            let (base, digits) = if class == 0 {
+                (context.one, zero_digits.clone())
+            } else {
+                let values = [sample(rng.next_u32(), &moduli[0]), sample(rng.next_u32(), &moduli[1])];
+                let digits = (0..windows).map(|_| V2::from_u64(rng.next_u64() & 31, rng.next_u64() & 31)).collect();
+                (context.to_montgomery(&[to_limbs(&values[0]), to_limbs(&values[1])]), digits)
+            };
+            let start = std::time::Instant::now();
+            let result = context.pow_secret(&base, &digits);
+            times[class].push(start.elapsed().as_secs_f64());
+            std::hint::black_box(result);
+        }
+
+        let t = welch_t(&times[0], &times[1]);
+        let mean = |sample: &[f64]| sample.iter().sum::<f64>() / sample.len() as f64 * 1e6;
+        eprintln!(
+            "fused pow_secret timing: special secrets {:.1} us, random secrets {:.1} us, Welch t = {t:.2} ({} and {} samples)",
+            mean(&times[0]),
+            mean(&times[1]),
+            times[0].len(),
+            times[1].len()
+        );
+        assert!(t.abs() < 4.5, "the time of the fused pow_secret depends on the secret inputs: Welch t = {t:.2}");
     }
 }

@@ -1,25 +1,26 @@
 //! An RSA PKCS#1 v1.5 signer written for WebAssembly: [`FastRsaSigner`].
 //!
-//! The `rsa` crate (0.9) needs about 10 ms per RSA-2048 signature inside V8 and wasmtime,
+//! The `rsa` crate (0.9) needs about 9 ms per RSA-2048 signature inside V8 and wasmtime,
 //! because its big integers use 64-bit digits that wasm can only multiply as 64×64→64 bits.
-//! This signer needs about 2.1 ms in V8 (Node.js 20.20, V8 11.3, on the machine and with the
-//! script that `BENCHMARKS.md` names):
+//! This signer needs about 1.1 ms inside Envoy 1.40's V8 (`benches/envoy-sign`, on the
+//! machine that `BENCHMARKS.md` names):
 //!
 //! - CRT: two exponentiations of half size instead of one of full size.
-//! - Both CRT halves run in one instruction stream, one per 64-bit lane of a 128-bit vector
-//!   (`lanes`), on 28-bit limbs whose 56-bit products accumulate without carries. WebAssembly
-//!   SIMD's `u64x2.extmul_low_u32x4` multiplies both lanes at once.
+//! - Both CRT halves run in one instruction stream, one per 64-bit lane of a 128-bit vector.
+//! - Two kernels for the exponentiation ([`Kernel`]). The fused kernel (`fused`) holds 52-bit
+//!   limbs in `f64` lanes and gets each exact 104-bit product from two fused multiply-adds
+//!   (`f64x2.relaxed_madd`), about 800 products per 1024-bit Montgomery multiplication. It
+//!   runs where the engine fuses that instruction, which is checked at run time. The lane
+//!   kernel (`lanes`, `montgomery`) uses 28-bit limbs and `u64x2.extmul_low_u32x4`, about
+//!   2,700 products, at about 1.8 ms per signature; it runs everywhere else.
 //! - Montgomery multiplication and squaring without final subtractions, fixed-window
 //!   exponentiation with 5-bit windows, and every buffer a fixed-size array on the stack: no
 //!   allocation inside the exponentiation. The moduli's Montgomery constants and the
 //!   exponents' window digits are computed once, in [`FastRsaSigner::new`].
+//! - Blinding pairs reused by squaring (see below) instead of a modular inversion for
+//!   every signature.
 //!
 //! The `rsa` crate still parses and validates keys, and the tests use it as the reference.
-//!
-//! NOTE: the target for the edge is 1.2 ms per RSA-2048 operation in V8. About 85 % of the
-//! time is the exponentiation. Its inner loop compiles in V8 to four shuffles, two multiplies
-//! and two additions for every two limb products per lane, so reaching the target needs a
-//! kernel with fewer shuffles per product rather than more tuning of this one.
 //!
 //! # Threat model
 //!
@@ -31,6 +32,9 @@
 //!   fixed number of windows (set by the prime size), never over the exponent's value; window
 //!   entries are selected by reading all 32 under masks; comparisons and subtractions use
 //!   masks instead of branches. Code here does not branch on or index by a secret value.
+//!   The fused kernel's floating-point operands are integers below 2^53 and sums with the
+//!   offsets 2^104 and 1.5 * 2^52, never subnormal numbers, the inputs for which x86
+//!   floating-point instructions can take longer.
 //!   Limits: the compiler or the wasm engine could in principle turn a mask back into a
 //!   branch (the tests include a statistical timing test, `dudect` style, to catch that), and
 //!   the setup in [`FastRsaSigner::new`] runs once, with variable-time `num-bigint-dig`
@@ -74,8 +78,9 @@ pub use crt::Kernel;
 /// (see the module documentation). Its signatures are byte-identical to the `rsa` crate's:
 /// PKCS#1 v1.5 signing is deterministic.
 ///
-/// It is fast only on `wasm32` with `simd128`. Natively the portable lanes take about 3.6 ms
-/// per RSA-2048 signature, against about 2.0 ms for [`RsaCrateSigner`](super::signer::RsaCrateSigner).
+/// It is fast only on `wasm32` with `simd128` (and `relaxed-simd` for the fused kernel).
+/// Natively the portable lanes take about 3.6 ms per RSA-2048 signature, against about 2.0 ms
+/// for [`RsaCrateSigner`](super::signer::RsaCrateSigner).
 pub struct FastRsaSigner {
     key: CrtKey,
     /// DER `DigestInfo` prefixes (RFC 8017, section 9.2) for SHA-1, SHA-256 and SHA-512.
@@ -107,7 +112,7 @@ impl FastRsaSigner {
         Ok(signer)
     }
 
-    /// The kernel that runs the secret exponentiation.
+    /// Returns the kernel that runs the secret exponentiation.
     pub fn kernel(&self) -> Kernel {
         self.key.kernel()
     }

@@ -542,7 +542,7 @@ pub(super) mod tests {
 
     /// Welch's t statistic of two samples, after dropping the values above the pooled 90th
     /// percentile (interrupts and preemption only ever add time).
-    fn welch_t(first: &[f64], second: &[f64]) -> f64 {
+    pub(in crate::saml::rsa_fast) fn welch_t(first: &[f64], second: &[f64]) -> f64 {
         let mut pooled: Vec<f64> = first.iter().chain(second).copied().collect();
         pooled.sort_by(f64::total_cmp);
         let cutoff = pooled[pooled.len() * 9 / 10];
