@@ -2,7 +2,10 @@
 //!
 //! Usage: `sign [BACKEND] [BITS] [ITERATIONS]`, with BACKEND `fast` (FastRsaSigner with the
 //! kernel it prefers on this engine), `lanes` (FastRsaSigner with its SIMD lane kernel),
-//! `rsa` (RsaCrateSigner) or `all` (default), BITS 2048 (default), 3072 or 4096, and ITERATIONS 50
+//! `rsa` (RsaCrateSigner) or `all` (default); with the feature `bench-candidates` also
+//! `crypto-bigint` (the two CRT exponentiations with crypto-bigint's fixed-size constant-time
+//! Montgomery arithmetic, without blinding or recombination: a lower bound for a signer built
+//! on it) and `rsa010` (the `rsa` crate 0.10, unblinded signing), BITS 2048 (default), 3072 or 4096, and ITERATIONS 50
 //! by default. Prints one line per backend: `sign backend=.. bits=.. n=.. min_ms=.. median_ms=..`.
 //! Built for wasm32-wasip1 it runs under wasmtime or Node.js (see `benches/run`).
 
@@ -46,6 +49,90 @@ fn main() {
     }
     if backend == "all" || backend == "rsa" {
         report("rsa", bits, &time(&RsaCrateSigner::new(key.clone()), iterations));
+    }
+    #[cfg(feature = "bench-candidates")]
+    candidates::run(backend, bits, pem, iterations);
+}
+
+/// The crates that the signer was measured against before it was written.
+#[cfg(feature = "bench-candidates")]
+mod candidates {
+    use std::time::Instant;
+
+    use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+    use crypto_bigint::{NonZero, Odd, U1024, U2048};
+    use rsa::traits::PrivateKeyParts;
+
+    pub fn run(backend: &str, bits: u32, pem: &str, iterations: usize) {
+        if (backend == "all" || backend == "crypto-bigint") && bits == 2048 {
+            super::report("crypto-bigint", bits, &crypto_bigint_crt(pem, iterations));
+        }
+        if backend == "all" || backend == "rsa010" {
+            super::report("rsa010", bits, &rsa010(pem, iterations));
+        }
+    }
+
+    fn sorted(mut durations: Vec<f64>) -> Vec<f64> {
+        durations.sort_by(f64::total_cmp);
+        durations
+    }
+
+    fn uint1024(value: &rsa::BigUint) -> U1024 {
+        let bytes = value.to_bytes_be();
+        let mut padded = [0u8; 128];
+        padded[128 - bytes.len()..].copy_from_slice(&bytes);
+        U1024::from_be_slice(&padded)
+    }
+
+    /// `m^dp mod p` and `m^dq mod q` for a fixed 2048-bit m, with the reductions of m.
+    fn crypto_bigint_crt(pem: &str, iterations: usize) -> Vec<f64> {
+        use rsa::pkcs8::DecodePrivateKey;
+        let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) else {
+            return Vec::new();
+        };
+        let [p, q] = [&key.primes()[0], &key.primes()[1]];
+        let one = rsa::BigUint::from(1u8);
+        let (dp, dq) = (uint1024(&(key.d() % (p - &one))), uint1024(&(key.d() % (q - &one))));
+        let params = [p, q].map(|prime| {
+            let odd = Odd::new(uint1024(prime)).expect("a prime is odd");
+            FixedMontyParams::new(odd)
+        });
+        let moduli = [p, q].map(|prime| {
+            let wide: U2048 = uint1024(prime).resize();
+            NonZero::new(wide).expect("a prime is not zero")
+        });
+        let message = U2048::from_be_slice(&[0x5au8; 256]);
+        let mut durations = Vec::with_capacity(iterations);
+        for round in 0..=iterations {
+            let start = Instant::now();
+            for ((params, modulus), exponent) in params.iter().zip(&moduli).zip([&dp, &dq]) {
+                let reduced: U1024 = message.rem(modulus).resize();
+                std::hint::black_box(FixedMontyForm::new(&reduced, params).pow(exponent).retrieve());
+            }
+            if round > 0 {
+                durations.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        sorted(durations)
+    }
+
+    fn rsa010(pem: &str, iterations: usize) -> Vec<f64> {
+        use rsa010::pkcs8::DecodePrivateKey;
+        use rsa010::signature::Signer;
+        let Ok(key) = rsa010::PrivateKey::from_pkcs8_pem(pem) else {
+            return Vec::new();
+        };
+        let signing_key = rsa010::pkcs1v15::SigningKey::<sha2_011::Sha256>::new(key);
+        let message = [0x3cu8; 600];
+        let mut durations = Vec::with_capacity(iterations);
+        for round in 0..=iterations {
+            let start = Instant::now();
+            std::hint::black_box(signing_key.try_sign(&message).expect("rsa 0.10 signs"));
+            if round > 0 {
+                durations.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        sorted(durations)
     }
 }
 
