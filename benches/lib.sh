@@ -102,26 +102,68 @@ bench_ensure_apt() {
     return "$status"
 }
 
-# bench_wrk LABEL CONNECTIONS SECONDS URL EXPECT [HEADER...]: a warm-up of 3 s, then a measured
-# run of SECONDS, each with CONNECTIONS connections on as many wrk threads. Prints one result
-# line "load label=LABEL connections=N min_ms=... p50_ms=... ..." to stdout. Fails when any
-# answer was not a 200 whose body contains EXPECT, or when wrk saw a socket error.
+# bench_wrk LABEL CONNECTIONS SECONDS URL STATUS EXPECT [HEADER...]: a warm-up of 3 s
+# (bench_warm), then a measured run (bench_measure).
 bench_wrk() {
-    local label=$1 connections=$2 seconds=$3 url=$4 expect=$5
-    shift 5
+    bench_warm "$2" "$4" "$5" "$6" "${@:7}"
+    bench_measure "$@"
+}
+
+# bench_warm CONNECTIONS URL STATUS EXPECT [HEADER...]: 3 s of load, not reported.
+bench_warm() {
+    local connections=$1 url=$2 status=$3 expect=$4
+    shift 4
     local headers=() header
     for header in "$@"; do headers+=(-H "$header"); done
-    local script="$bench_root/benches/wrk-report.lua"
-    bench_log "$label: warm-up, $connections connection(s)"
-    wrk -t "$connections" -c "$connections" -d 3s --timeout 10s "${headers[@]}" -s "$script" "$url" -- "$expect" >/dev/null
+    bench_log "warm-up: $connections connection(s), $url"
+    wrk -t "$connections" -c "$connections" -d 3s --timeout 10s "${headers[@]}" \
+        -s "$bench_root/benches/wrk-report.lua" "$url" -- "$status" "$expect" >/dev/null
+}
+
+# bench_measure LABEL CONNECTIONS SECONDS URL STATUS EXPECT [HEADER...]: SECONDS of load with
+# CONNECTIONS connections on as many wrk threads. Prints one result line
+# "load label=LABEL connections=N seconds=S requests=N min_ms=... p50_ms=... ..." to stdout.
+# Fails when any answer did not have status STATUS and EXPECT in its body, or when wrk saw a
+# socket error.
+bench_measure() {
+    local label=$1 connections=$2 seconds=$3 url=$4 status=$5 expect=$6
+    shift 6
+    local headers=() header
+    for header in "$@"; do headers+=(-H "$header"); done
     bench_log "$label: $seconds s, $connections connection(s)"
     local output line
-    output=$(wrk -t "$connections" -c "$connections" -d "${seconds}s" --timeout 10s "${headers[@]}" -s "$script" "$url" -- "$expect")
+    output=$(wrk -t "$connections" -c "$connections" -d "${seconds}s" --timeout 10s "${headers[@]}" \
+        -s "$bench_root/benches/wrk-report.lua" "$url" -- "$status" "$expect")
     line=$(grep '^wrk-report ' <<<"$output") || bench_fail "$label: wrk printed no report" "$output"
-    local bad errors
-    bad=$(sed -n 's/.* unexpected=\([0-9]*\).*/\1/p' <<<"$line")
+    local unexpected errors
+    unexpected=$(sed -n 's/.* unexpected=\([0-9]*\).*/\1/p' <<<"$line")
     errors=$(sed -n 's/.* socket_errors=\([0-9]*\).*/\1/p' <<<"$line")
-    [ "$bad" = 0 ] || bench_fail "$label: $bad answers were not 200 with '$expect' in the body ($line)"
-    [ "$errors" = 0 ] || bench_fail "$label: wrk saw $errors socket errors ($line)"
+    [ "$unexpected" = 0 ] || bench_fail "$label: $unexpected answers were not $status with '$expect' in the body" "$line"
+    [ "$errors" = 0 ] || bench_fail "$label: wrk saw $errors socket errors" "$line"
     echo "load label=$label connections=$connections seconds=$seconds ${line#wrk-report }"
+}
+
+# bench_rss_kib PID: prints the resident set size of process PID in KiB.
+bench_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# bench_start_envoy ENVOY CONFIG CONCURRENCY ADMIN_PORT LOG: starts Envoy with --concurrency
+# CONCURRENCY, sets bench_pid, and waits until its admin port reports it ready.
+bench_start_envoy() {
+    local envoy=$1 config=$2 concurrency=$3 admin_port=$4 log=$5
+    bench_start "$log.out" "$envoy" --config-path "$config" --log-path "$log" --log-level info \
+        --concurrency "$concurrency" --disable-hot-restart
+    local tries
+    for tries in $(seq 1 600); do
+        kill -0 "$bench_pid" 2>/dev/null || bench_fail "Envoy exited before it was ready" "$(tail -n 20 "$log")"
+        [ "$(curl -s --max-time 2 "http://127.0.0.1:$admin_port/ready" 2>/dev/null)" = LIVE ] && return 0
+        sleep 0.1
+    done
+    bench_fail "Envoy was not ready within 60 s" "$(tail -n 20 "$log")"
+}
+
+# bench_envoy_stat ADMIN_PORT NAME: prints the value of one Envoy stat (0 when it is absent).
+bench_envoy_stat() {
+    local value
+    value=$(curl -s --max-time 5 "http://127.0.0.1:$1/stats?filter=^$2\$" | sed -n "s/^$2: //p")
+    echo "${value:-0}"
 }

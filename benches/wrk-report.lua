@@ -1,8 +1,8 @@
--- wrk script for benches/lib.sh: counts the answers that are not a 200 whose body contains the
--- text given after `--`, and prints one line with the latency distribution and throughput:
+-- wrk script for benches/lib.sh: counts the responses that lack the status or the body text
+-- given after `--`, and prints one line with the latency distribution and throughput:
 --   wrk-report requests=N min_ms=... p50_ms=... p90_ms=... p99_ms=... max_ms=... rps=...
 --              unexpected=N socket_errors=N
--- Usage: wrk ... -s benches/wrk-report.lua URL -- EXPECTED_TEXT
+-- Usage: wrk ... -s benches/wrk-report.lua URL -- EXPECTED_STATUS EXPECTED_TEXT
 
 local threads = {}
 
@@ -11,12 +11,13 @@ function setup(thread)
 end
 
 function init(args)
-   expected = args[1] or ""
+   expected_status = tonumber(args[1]) or 200
+   expected = args[2] or ""
    unexpected = 0
 end
 
 function response(status, headers, body)
-   if status ~= 200 or not string.find(body or "", expected, 1, true) then
+   if status ~= expected_status or not string.find(body or "", expected, 1, true) then
       unexpected = unexpected + 1
    end
 end

@@ -33,7 +33,7 @@ $config = [
         'core' => true,
         'saml' => true,
     ],
-    // Sessions in PHP's own files (session.save_path, set in apache2.conf): the default store.
+    // The default store: PHP's own session files, in the scratch directory.
     'store.type' => 'phpsession',
     'session.cookie.secure' => false,
     'session.phpsession.savepath' => '@DIR@/sessions',

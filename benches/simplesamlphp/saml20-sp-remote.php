@@ -1,5 +1,5 @@
 <?php
-// The reference apps' SP (scripts/demo): its entity ID and ACS URL, a NameID in the
+// The reference apps' SP (scripts/demo-config): its entity ID and ACS URL, a NameID in the
 // emailAddress format from the user's email, and the same five attributes under the same
 // names with the Unspecified name format. Assertions are not encrypted, as in edgeidp's
 // reference configuration.
@@ -16,7 +16,7 @@ $metadata['https://sp.example.com/saml/metadata'] = [
     'saml20.sign.response' => true,
     'saml20.sign.assertion' => true,
     'authproc' => [
-        // The SP's names for the user's attributes, as edgeidp's attribute list maps them.
+        // The SP's attribute names, the same as in edgeidp's attribute list.
         10 => [
             'class' => 'core:AttributeMap',
             'given_name' => 'first_name',
