@@ -103,10 +103,13 @@ bench_ensure_apt() {
 }
 
 # bench_wrk LABEL CONNECTIONS SECONDS URL STATUS EXPECT [HEADER...]: a warm-up of 3 s
-# (bench_warm), then a measured run (bench_measure).
+# (bench_warm), then a measured run (bench_measure). After each, it runs the command in
+# $bench_settle when the caller set one, to wait until the server has closed the connections.
 bench_wrk() {
     bench_warm "$2" "$4" "$5" "$6" "${@:7}"
+    ${bench_settle:-:}
     bench_measure "$@"
+    ${bench_settle:-:}
 }
 
 # bench_warm CONNECTIONS URL STATUS EXPECT [HEADER...]: 3 s of load, not reported.
