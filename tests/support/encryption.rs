@@ -56,14 +56,14 @@ pub fn issue_for(config: &Value, platform: &mut dyn Platform) -> IssuedResponse 
 
 /// Returns whether this xmlsec1 supports XML Encryption 1.1's `rsa-oaep` key transport. The
 /// 1.2 series (Debian 12 ships 1.2.37) supports only `rsa-oaep-mgf1p`; the 1.3 series lists
-/// the 1.1 transport as `rsa-oaep-enc11`, some 1.2 builds as `rsa-oaep`.
+/// the 1.1 transport as `rsa-oaep-enc11`.
 pub fn xmlsec1_has_xenc11_rsa_oaep() -> bool {
     let output = Command::new("xmlsec1")
         .arg("--list-transforms")
         .output()
         .expect("xmlsec1 must be installed (Debian package xmlsec1); run scripts/install-deps");
     let listing = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    listing.split(|c: char| c == ',' || c.is_whitespace()).any(|name| matches!(name.trim_matches('"'), "rsa-oaep" | "rsa-oaep-enc11"))
+    listing.split(|c: char| c == ',' || c.is_whitespace()).any(|name| name.trim_matches('"') == "rsa-oaep-enc11")
 }
 
 /// Runs `xmlsec1 --decrypt --privkey-pem KEY` on `xml` and returns the decrypted document,
