@@ -2,11 +2,14 @@
 //! verifies with xmlsec1: for every content algorithm and key transport.
 //!
 //! xmlsec1 1.2.x (Debian 12 ships 1.2.37) has no XML Encryption 1.1 `rsa-oaep` key transport.
-//! For that algorithm these tests decrypt with the same library's 1.3 series instead, which
-//! the Python `xmlsec` wheel bundles (`scripts/install-sp-libraries` installs it). The
-//! decrypted Assertion is still verified with xmlsec1.
+//! For that algorithm these tests decrypt with the same library's 1.3 series instead: always
+//! with the Python `xmlsec` wheel, which bundles it (`scripts/install-sp-libraries` installs
+//! it), and also with the xmlsec1 1.3 command where `scripts/install-xmlsec1-1.3` has built it.
 
 mod support;
+
+use std::fmt;
+use std::path::PathBuf;
 
 use edgeidp::platform::FixedPlatform;
 use edgeidp::saml::encryption::algorithm::{ContentAlgorithm, KeyTransport};
@@ -17,30 +20,76 @@ fn idp_cert() -> String {
     read_fixture("keys/idp.cert.pem")
 }
 
-/// Decrypts with xmlsec1, or with the Python binding of libxmlsec1 1.3 for key transports
-/// that this xmlsec1 lacks.
-fn decrypt(xml: &str, key_pem: &str, transport: KeyTransport) -> Result<String, String> {
-    if transport == KeyTransport::RsaOaepSha256 && !xmlsec1_has_xenc11_rsa_oaep() {
-        python_xmlsec_decrypt(xml, key_pem)
-    } else {
-        xmlsec_decrypt(xml, key_pem)
+/// A decryptor that judges one key transport.
+enum Judge {
+    /// Debian's xmlsec1 command.
+    Xmlsec1,
+    /// The xmlsec1 1.3 command at this path.
+    Xmlsec1v13(PathBuf),
+    /// The Python binding of libxmlsec1 1.3 (`tests/sp/xmlsec_decrypt.py`).
+    PythonXmlsec,
+}
+
+impl fmt::Display for Judge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Judge::Xmlsec1 => f.write_str("xmlsec1"),
+            Judge::Xmlsec1v13(path) => write!(f, "xmlsec1 1.3 ({})", path.display()),
+            Judge::PythonXmlsec => f.write_str("python-xmlsec"),
+        }
     }
+}
+
+impl Judge {
+    fn decrypt(&self, xml: &str, key_pem: &str) -> Result<String, String> {
+        match self {
+            Judge::Xmlsec1 => xmlsec_decrypt(xml, key_pem),
+            Judge::Xmlsec1v13(program) => xmlsec13_decrypt(program, SP_KEY_NAME, xml, key_pem),
+            Judge::PythonXmlsec => python_xmlsec_decrypt(xml, key_pem),
+        }
+    }
+
+    /// Verifies a decrypted Assertion: xmlsec1 1.3 verifies what it decrypted itself;
+    /// Debian's xmlsec1 verifies the rest.
+    fn verify(&self, xml: &str, node_id: &str) -> Result<(), String> {
+        match self {
+            Judge::Xmlsec1v13(program) => xmlsec13_verify(program, XMLSEC1_13_HINT, xml, &idp_cert(), node_id),
+            Judge::Xmlsec1 | Judge::PythonXmlsec => xmlsec_verify(xml, &idp_cert(), node_id),
+        }
+    }
+}
+
+/// Debian's xmlsec1 judges the key transports it has. The others are judged by the Python
+/// binding of libxmlsec1 1.3 and, where it is built, by the xmlsec1 1.3 command.
+fn judges(transport: KeyTransport) -> Vec<Judge> {
+    if transport != KeyTransport::RsaOaepSha256 || xmlsec1_has_xenc11_rsa_oaep() {
+        return vec![Judge::Xmlsec1];
+    }
+    let mut judges = vec![Judge::PythonXmlsec];
+    match xmlsec1_13() {
+        Some(program) => judges.push(Judge::Xmlsec1v13(program)),
+        None => eprintln!("{transport}: not judged by the xmlsec1 1.3 command: {XMLSEC1_13_HINT}"),
+    }
+    judges
 }
 
 #[test]
 fn every_pair_decrypts_and_verifies() {
     for (content, transport) in algorithm_pairs() {
-        let pair = format!("{content} with {transport}");
         let issued = issue_for(&encrypting_config_json(content, transport), &mut FixedPlatform::new(NOW, SEED));
+        let pair = format!("{content} with {transport}");
         assert!(!issued.xml.contains("<saml:Assertion"), "{pair}: the Assertion is not in the clear");
         assert_eq!(xmlsec_verify(&issued.xml, &idp_cert(), &issued.response_id), Ok(()), "{pair}: Response signature");
 
-        let decrypted = decrypt(&issued.xml, &sp_key_pem(), transport).unwrap_or_else(|e| panic!("{pair}: {e}"));
-        assert!(!decrypted.contains("EncryptedData"), "{pair}: decrypted in place");
-        assert_eq!(xmlsec_verify(&decrypted, &idp_cert(), &issued.assertion_id), Ok(()), "{pair}: Assertion signature");
-        assert_eq!(attribute_values(&decrypted, "email"), vec!["dana.reyes@example.test"], "{pair}");
-        assert_eq!(attribute_values(&decrypted, "name"), vec!["dreyes"], "{pair}");
-        assert_eq!(attribute_values(&decrypted, "jobTitle"), vec!["Charge Nurse"], "{pair}");
+        for judge in judges(transport) {
+            let pair = format!("{content} with {transport}, decrypted by {judge}");
+            let decrypted = judge.decrypt(&issued.xml, &sp_key_pem()).unwrap_or_else(|e| panic!("{pair}: {e}"));
+            assert!(!decrypted.contains("EncryptedData"), "{pair}: decrypted in place");
+            assert_eq!(judge.verify(&decrypted, &issued.assertion_id), Ok(()), "{pair}: Assertion signature");
+            assert_eq!(attribute_values(&decrypted, "email"), vec!["dana.reyes@example.test"], "{pair}");
+            assert_eq!(attribute_values(&decrypted, "name"), vec!["dreyes"], "{pair}");
+            assert_eq!(attribute_values(&decrypted, "jobTitle"), vec!["Charge Nurse"], "{pair}");
+        }
     }
 }
 
@@ -50,7 +99,9 @@ fn wrong_sp_key_fails_to_decrypt() {
     for transport in KeyTransport::ALL {
         let issued =
             issue_for(&encrypting_config_json(ContentAlgorithm::Aes256Gcm, transport), &mut FixedPlatform::new(NOW, SEED));
-        assert!(decrypt(&issued.xml, &other_key, transport).is_err(), "{transport}: decrypted with the wrong key");
+        for judge in judges(transport) {
+            assert!(judge.decrypt(&issued.xml, &other_key).is_err(), "{transport}: {judge} decrypted with the wrong key");
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Helpers for the encryption tests: an encrypting app configuration, Responses issued with
 //! it, and xmlsec1's decryption.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use edgeidp::platform::Platform;
@@ -33,9 +33,12 @@ pub fn encryption_json(content: ContentAlgorithm, transport: KeyTransport) -> Va
         "certificate_pem": read_fixture("keys/sp.cert.pem"),
         "content_algorithm": content.name(),
         "key_transport": transport.name(),
-        "key_name": "sp-encryption-2026"
+        "key_name": SP_KEY_NAME
     })
 }
+
+/// The `ds:KeyName` that [`encryption_json`] names the SP fixture key with.
+pub const SP_KEY_NAME: &str = "sp-encryption-2026";
 
 /// The SP fixture's private key, which decrypts what [`encryption_json`] encrypts.
 pub fn sp_key_pem() -> String {
@@ -52,14 +55,15 @@ pub fn issue_for(config: &Value, platform: &mut dyn Platform) -> IssuedResponse 
 }
 
 /// Returns whether this xmlsec1 supports XML Encryption 1.1's `rsa-oaep` key transport. The
-/// 1.2 series (Debian 12 ships 1.2.37) supports only `rsa-oaep-mgf1p`.
+/// 1.2 series (Debian 12 ships 1.2.37) supports only `rsa-oaep-mgf1p`; the 1.3 series lists
+/// the 1.1 transport as `rsa-oaep-enc11`.
 pub fn xmlsec1_has_xenc11_rsa_oaep() -> bool {
     let output = Command::new("xmlsec1")
         .arg("--list-transforms")
         .output()
         .expect("xmlsec1 must be installed (Debian package xmlsec1); run scripts/install-deps");
     let listing = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    listing.split(|c: char| c == ',' || c.is_whitespace()).any(|name| name.trim_matches('"') == "rsa-oaep")
+    listing.split(|c: char| c == ',' || c.is_whitespace()).any(|name| name.trim_matches('"') == "rsa-oaep-enc11")
 }
 
 /// Runs `xmlsec1 --decrypt --privkey-pem KEY` on `xml` and returns the decrypted document,
@@ -68,6 +72,37 @@ pub fn xmlsec_decrypt(xml: &str, key_pem: &str) -> Result<String, String> {
     let mut command = Command::new("xmlsec1");
     command.args(["--decrypt", "--privkey-pem"]);
     run_decryptor(command, "xmlsec1 must be installed (Debian package xmlsec1); run scripts/install-deps", xml, key_pem)
+}
+
+/// Runs `PROGRAM --decrypt --privkey-pem:KEY_NAME KEY` on `xml` with the xmlsec1 1.3 command
+/// at `program`. Since 1.3.0, xmlsec uses only keys that a `ds:KeyInfo` refers to: when the
+/// EncryptedKey's `ds:KeyInfo` names a key, an unnamed key is not found. So the key is loaded
+/// as an SP with several keys would load it, under the name that the IdP writes.
+pub fn xmlsec13_decrypt(program: &Path, key_name: &str, xml: &str, key_pem: &str) -> Result<String, String> {
+    let mut command = Command::new(program);
+    command.arg("--decrypt").arg(format!("--privkey-pem:{key_name}"));
+    run_decryptor(command, XMLSEC1_13_HINT, xml, key_pem)
+}
+
+/// The variable that names an xmlsec1 1.3 command in place of the one that
+/// `scripts/install-xmlsec1-1.3` builds.
+pub const XMLSEC1_13_VAR: &str = "EDGEIDP_XMLSEC1_13";
+
+/// What to run when the xmlsec1 1.3 command is missing.
+pub const XMLSEC1_13_HINT: &str =
+    "xmlsec1 1.3 is built into .tools/xmlsec1-1.3 by scripts/install-xmlsec1-1.3 (or set EDGEIDP_XMLSEC1_13)";
+
+/// Finds the xmlsec1 1.3 command: the file that `EDGEIDP_XMLSEC1_13` names when it is set, else
+/// `.tools/xmlsec1-1.3/bin/xmlsec1`, which `scripts/install-xmlsec1-1.3` builds. `None` when
+/// the variable is unset and that file does not exist.
+pub fn xmlsec1_13() -> Option<PathBuf> {
+    if let Some(named) = std::env::var_os(XMLSEC1_13_VAR) {
+        let path = PathBuf::from(named);
+        assert!(path.is_file(), "{XMLSEC1_13_VAR}={} is not a file; {XMLSEC1_13_HINT}", path.display());
+        return Some(path);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/xmlsec1-1.3/bin/xmlsec1");
+    built.is_file().then_some(built)
 }
 
 /// Decrypts like [`xmlsec_decrypt`] with `tests/sp/xmlsec_decrypt.py`: the Python binding of

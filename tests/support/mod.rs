@@ -92,18 +92,42 @@ pub fn load_config(value: &Value) -> Config {
 /// Runs `xmlsec1 --verify` on `xml` for the element with `node_id`, trusting `cert_pem`'s key.
 /// Returns xmlsec1's output on failure.
 pub fn xmlsec_verify(xml: &str, cert_pem: &str, node_id: &str) -> Result<(), String> {
+    let mut command = Command::new("xmlsec1");
+    command.arg("--verify");
+    run_verifier(
+        command,
+        "xmlsec1 must be installed (Debian package xmlsec1); run scripts/install-deps (or scripts/test)",
+        xml,
+        cert_pem,
+        node_id,
+    )
+}
+
+/// Runs [`xmlsec_verify`] with the xmlsec1 1.3 command at `program`. Since 1.3.0, xmlsec
+/// uses only keys that a `ds:KeyInfo` refers to, and a key loaded with `--pubkey-cert-pem`
+/// does not match a signature whose `ds:KeyInfo` holds only `ds:X509Data` (KEY-NOT-FOUND).
+/// `--lax-key-search` restores the 1.2 search; the only key loaded is still the pinned one.
+pub fn xmlsec13_verify(program: &Path, install_hint: &str, xml: &str, cert_pem: &str, node_id: &str) -> Result<(), String> {
+    let mut command = Command::new(program);
+    command.args(["--verify", "--lax-key-search"]);
+    run_verifier(command, install_hint, xml, cert_pem, node_id)
+}
+
+/// Appends the pinned key, the ID attributes, the node and the document to an xmlsec1
+/// `--verify` command and runs it.
+fn run_verifier(mut command: Command, install_hint: &str, xml: &str, cert_pem: &str, node_id: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let xml_path = dir.path().join("document.xml");
     let cert_path = dir.path().join("cert.pem");
     std::fs::write(&xml_path, xml).expect("write document");
     std::fs::write(&cert_path, cert_pem).expect("write certificate");
-    let output = Command::new("xmlsec1")
-        .args(["--verify", "--pubkey-cert-pem"])
+    let output = command
+        .arg("--pubkey-cert-pem")
         .arg(&cert_path)
         .args(["--id-attr:ID", RESPONSE_ID_ATTR, "--id-attr:ID", ASSERTION_ID_ATTR, "--node-id", node_id])
         .arg(&xml_path)
         .output()
-        .expect("xmlsec1 must be installed (Debian package xmlsec1); run scripts/install-deps (or scripts/test)");
+        .unwrap_or_else(|e| panic!("{install_hint} ({e})"));
     if output.status.success() {
         Ok(())
     } else {
