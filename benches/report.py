@@ -61,7 +61,7 @@ def ratio(value, reference):
 def signing_section(out, openssl, signing, reference):
     names = {
         "fast": "FastRsaSigner",
-        "lanes": "FastRsaSigner, lane kernel",
+        "lanes": "FastRsaSigner, lane kernel forced",
         "rsa": "rsa crate 0.9 (RsaCrateSigner)",
         "crypto-bigint": "crypto-bigint 0.7, the two CRT exponentiations only (no blinding, no recombination)",
         "rsa010": "rsa crate 0.10 (no blinding)",
@@ -72,8 +72,9 @@ def signing_section(out, openssl, signing, reference):
     def row_label(kind, row):
         name = names[row["backend"]]
         if row["backend"] == "fast":
-            name += {"Fused": ", fused kernel", "Lanes": ", lane kernel"}.get(row.get("kernel", ""), "")
-        return f"{name}, RSA-{row['bits']}, {runtimes[kind]}"
+            kernel = {"Fused": "fused", "Lanes": "lane"}.get(row.get("kernel", ""), "?")
+            name += f", the kernel it chooses here ({kernel})"
+        return f"{name}, RSA-{row['bits']}, {runtimes[kind]}, {row['n']} signatures"
 
     out.append("## RSA signing\n")
     out.append("Each figure is the time of one RSA PKCS#1 v1.5 signature (SHA-256 over 600 bytes, "
@@ -84,7 +85,7 @@ def signing_section(out, openssl, signing, reference):
     out.append("| figure | min (ms) | median (ms) | min / OpenSSL | median / OpenSSL |")
     out.append("|---|---:|---:|---:|---:|")
     for variant, label in [("default", "openssl speed rsa2048, sign"),
-                           ("no-ifma", "openssl speed rsa2048, sign, AVX-512 IFMA off")]:
+                           ("no-ifma", "openssl speed rsa2048, sign, AVX-512 IFMA off (OPENSSL_ia32cap=':~0x200000')")]:
         value = openssl[variant]
         out.append(f"| {label} | {value:.3f} | {value:.3f} | {ratio(value, reference)} | {ratio(value, reference)} |")
     for kind, row in signing:
@@ -208,7 +209,7 @@ def scim_section(out, scim_rounds, reference, info):
     out.append(f"Median of the rounds' p50: gated {summary['gated'][1]:.3f} ms, plain {summary['plain'][1]:.3f} ms: "
                f"the gate adds {added:+.1f} % ({(summary['gated'][1] - summary['plain'][1]) * 1000:+.0f} µs); by the "
                f"lowest min, {added_min:+.1f} %. Goal: at most {SCIM_GOAL_PERCENT:.0f} % added p50. {verdict} in this "
-               f"run. The gate accepted {info.get('scim.gate_accepted', '?')} requests.\n")
+               f"run. The gate accepted {info.get('scim.gate_accepted', '?')} requests, warm-ups included.\n")
     if "pass" in summary:
         plumbing = summary["pass"][1] - summary["plain"][1]
         gate = summary["gated"][1] - summary["pass"][1]
@@ -216,7 +217,9 @@ def scim_section(out, scim_rounds, reference, info):
                    f"enters the Wasm VM and passes through unchecked: {summary['pass'][1]:.3f} ms, "
                    f"{plumbing * 1000:+.0f} µs ({plumbing / summary['plain'][1] * 100:+.1f} %) over plain. "
                    f"That is what Envoy's Wasm filter costs per request before the filter does any work (a "
-                   f"context per request and a call into V8 for each request and response callback); the "
+                   f"context per request, and a call into V8 for each callback the module exports: context "
+                   f"creation, request headers, done and delete, since scripts/build-filter removes the unused "
+                   f"response and log callbacks); the "
                    f"gate's own checks add {gate * 1000:+.0f} µs on top: about nine host calls (the request "
                    f"headers, the client address, the clock, the shared failure counter and token bucket, "
                    f"the tenant header, the counter), four of which call back into the VM to allocate "

@@ -164,3 +164,34 @@ fn verify_marks_unverified_values() {
     assert!(report.starts_with("Result: FAILED (signature)"), "{report}");
     assert!(report.contains("the values below are unverified"), "{report}");
 }
+
+/// An app that encrypts: `verify` prints how to open the Assertion, opens it with `--sp-key`,
+/// and names the option when the key is the wrong one.
+#[test]
+fn verify_decrypts_with_sp_key() {
+    use edgeidp::saml::encryption::algorithm::{ContentAlgorithm, KeyTransport};
+
+    let workspace = Workspace::new();
+    let config = support::encryption::encrypting_config_json(ContentAlgorithm::Aes256Gcm, KeyTransport::RsaOaepMgf1p);
+    workspace.write("config.json", &serde_json::to_vec_pretty(&config).expect("config"));
+    workspace.write("sp.key.pem", support::encryption::sp_key_pem().as_bytes());
+    workspace.write("wrong.key.pem", read_fixture("keys/next.key.pem").as_bytes());
+    workspace.write("response.xml", stdout(&workspace.run(&SIGN)).as_bytes());
+    let verify = ["verify", "--cert", "idp.cert.pem", "--now", "2026-12-04T12:01:00Z", "response.xml"];
+
+    let without_key = workspace.run(&verify);
+    let text = String::from_utf8_lossy(&without_key.stdout);
+    assert!(!without_key.status.success(), "an unopened Assertion cannot pass: {text}");
+    assert!(text.contains("pass the SP's private key with --sp-key"), "the output says how to open it: {text}");
+
+    let with_key = [&verify[..5], &["--sp-key", "sp.key.pem", "response.xml"]].concat();
+    let report = stdout(&workspace.run(&with_key));
+    assert!(report.contains("Assertion signature: valid"), "{report}");
+    assert!(report.contains("Attribute \"jobTitle\": [\"Charge Nurse\"]"), "{report}");
+
+    let wrong_key = [&verify[..5], &["--sp-key", "wrong.key.pem", "response.xml"]].concat();
+    let output = workspace.run(&wrong_key);
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a wrong SP key fails");
+    assert!(error.contains("--sp-key wrong.key.pem"), "the error names the option and file: {error}");
+}

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use edgeidp::config::Config;
 use edgeidp::platform::{FixedPlatform, HostPlatform, Platform, SystemPlatform};
 use edgeidp::saml::expression::Profile;
-use edgeidp::saml::{inspect, keys, metadata, response};
+use edgeidp::saml::{encryption, inspect, keys, metadata, response};
 use edgeidp::scim::{self, ScimGate};
 
 #[derive(Parser)]
@@ -91,9 +91,13 @@ enum Command {
         /// The IdP's signing certificate (PEM) whose key must have signed the Response.
         #[arg(long, value_name = "FILE")]
         cert: PathBuf,
-        /// The Response: XML, or the base64 SAMLResponse form value.
+        /// The Response: XML, the base64 SAMLResponse form value, or the HTML form page that
+        /// posts it.
         #[arg(value_name = "FILE")]
         response: PathBuf,
+        /// The SP's private key (PEM), to decrypt an EncryptedAssertion and check what it holds.
+        #[arg(long, value_name = "FILE")]
+        sp_key: Option<PathBuf>,
         /// The expected Audience (the SP's entity ID).
         #[arg(long, value_name = "ENTITY_ID")]
         audience: Option<String>,
@@ -242,7 +246,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::DevJwt { command } => run_dev_jwt(command),
-        Command::Verify { cert, response, audience, acs_url, now, skew, allow_sha1 } => {
+        Command::Verify { cert, response, sp_key, audience, acs_url, now, skew, allow_sha1 } => {
             let now = parse_now(now.as_deref())?;
             let pem = std::fs::read_to_string(&cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
             let certificate = keys::X509::from_pem(&pem).map_err(|e| format!("{}: {e}", cert.display()))?;
@@ -255,8 +259,29 @@ fn run(cli: Cli) -> Result<(), String> {
                 allowed_skew_seconds: skew,
                 allow_sha1,
             };
-            let report = inspect::inspect_response(&xml, certificate.public_key(), now, &expected)
-                .map_err(|e| e.to_string())?;
+            let decrypted = match &sp_key {
+                Some(path) => {
+                    let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let decrypted = encryption::decrypt_assertion(&xml, &pem)
+                        .map_err(|e| format!("--sp-key {}: the Assertion does not decrypt: {e}", path.display()))?;
+                    Some(decrypted)
+                }
+                None => None,
+            };
+            let report = match &decrypted {
+                Some(decrypted) => {
+                    let parts = inspect::DecryptedParts {
+                        assertion_xml: &decrypted.xml,
+                        name_id_xml: decrypted.name_id_xml.as_deref(),
+                    };
+                    inspect::inspect_decrypted_response(&xml, parts, certificate.public_key(), now, &expected)
+                }
+                None => inspect::inspect_response(&xml, certificate.public_key(), now, &expected),
+            }
+            .map_err(|e| e.to_string())?;
+            if report.encrypted && decrypted.is_none() {
+                println!("NOTE: the Assertion is encrypted for the SP; pass the SP's private key with --sp-key FILE to check it");
+            }
             print_report(&report);
             if report.checks.iter().all(|c| c.passed) {
                 Ok(())

@@ -177,6 +177,9 @@ struct Http {
 
 impl Context for Http {}
 
+/// The request callbacks only. scripts/build-filter removes the exports of the response and
+/// access-log callbacks, so that Envoy does not call into the VM for them. A callback
+/// implemented here must come off that script's list.
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let Some(state) = self.state.clone() else {

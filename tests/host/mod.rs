@@ -426,6 +426,11 @@ impl Vm {
     }
 
     /// Calls export `name` with a fresh fuel budget; any error stops the VM.
+    /// Returns whether the module exports a function named `name`.
+    pub(crate) fn exports(&mut self, name: &str) -> bool {
+        self.instance.get_func(&mut self.store, name).is_some()
+    }
+
     pub(crate) fn call<P: WasmParams, R: WasmResults>(&mut self, name: &'static str, params: P) -> Result<R, Trap> {
         let function = match self.instance.get_typed_func::<P, R>(&mut self.store, name) {
             Ok(function) => function,

@@ -71,9 +71,11 @@ impl Vm {
             outcome.response = self.run_response_phase(id, headers, body, request.is_head(), outcome)?;
         }
 
-        self.with_stream(|s| s.access_log_phase = true);
-        self.call::<i32, ()>("proxy_on_log", id as i32)?;
-        self.with_stream(|s| s.access_log_phase = false);
+        if self.exports("proxy_on_log") {
+            self.with_stream(|s| s.access_log_phase = true);
+            self.call::<i32, ()>("proxy_on_log", id as i32)?;
+            self.with_stream(|s| s.access_log_phase = false);
+        }
         self.call::<i32, i32>("proxy_on_done", id as i32)?;
         self.call::<i32, ()>("proxy_on_delete", id as i32)?;
         Ok(())
@@ -215,6 +217,11 @@ impl Vm {
             Callback::ResponseHeaders => "proxy_on_response_headers",
             Callback::ResponseBody => "proxy_on_response_body",
         };
+        // As in Envoy's proxy-wasm host, a callback the module does not export is not called
+        // and counts as Continue.
+        if !self.exports(export) {
+            return Ok(Action::Continue);
+        }
         let action = self.call::<(i32, i32, i32), i32>(export, (id as i32, size as i32, i32::from(end_of_stream)))?;
         let action = Action::from_abi(action);
         outcome.calls.push((callback, action));
