@@ -62,7 +62,7 @@ bench_free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# bench_wait_url PID URL [SECONDS]: waits until URL answers at all (any HTTP status), or fails
+# bench_wait_url PID URL [SECONDS]: waits until URL responds at all (any HTTP status), or fails
 # when the process PID exits first or the time (default 60 s) runs out.
 bench_wait_url() {
     local pid=$1 url=$2 seconds=${3:-60}

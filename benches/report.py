@@ -187,6 +187,7 @@ def login_section(out, loads, reference, info):
 def scim_section(out, scim_rounds, reference, info):
     if not scim_rounds:
         return
+
     out.append("## SCIM gate overhead\n")
     out.append("`GET /scim/v2/Users` through Envoy with `envoy/scim.yaml` in front of scim2-server "
                f"{info.get('scim.scim2_server', '?')} (gated, with a valid token), and through the same "
@@ -197,12 +198,14 @@ def scim_section(out, scim_rounds, reference, info):
                "to the maximum so that every request is accepted (each still passes the gate's bucket).\n")
     runs = [([row["label"].removeprefix("scim-"), row["round"]], row) for row in scim_rounds]
     wrk_table(out, ["run", "round"], runs, reference)
+
     summary = {}
     for variant in ("gated", "plain", "pass"):
         rows = [row for row in scim_rounds if row["label"] == f"scim-{variant}"]
         if rows:
             summary[variant] = (min(float(row["min_ms"]) for row in rows),
                                 statistics.median(float(row["p50_ms"]) for row in rows))
+
     added = (summary["gated"][1] / summary["plain"][1] - 1) * 100
     added_min = (summary["gated"][0] / summary["plain"][0] - 1) * 100
     verdict = "Met" if added <= SCIM_GOAL_PERCENT else "Not met"
@@ -210,6 +213,7 @@ def scim_section(out, scim_rounds, reference, info):
                f"the gate adds {added:+.1f} % ({(summary['gated'][1] - summary['plain'][1]) * 1000:+.0f} µs); by the "
                f"lowest min, {added_min:+.1f} %. Goal: at most {SCIM_GOAL_PERCENT:.0f} % added p50. {verdict} in this "
                f"run. The gate accepted {info.get('scim.gate_accepted', '?')} requests, warm-ups included.\n")
+
     if "pass" in summary:
         plumbing = summary["pass"][1] - summary["plain"][1]
         gate = summary["gated"][1] - summary["pass"][1]
@@ -219,8 +223,7 @@ def scim_section(out, scim_rounds, reference, info):
                    f"That is what Envoy's Wasm filter costs per request before the filter does any work (a "
                    f"context per request, and a call into V8 for each callback the module exports: context "
                    f"creation, request headers, done and delete, since scripts/build-filter removes the unused "
-                   f"response and log callbacks); the "
-                   f"gate's own checks add {gate * 1000:+.0f} µs on top: about nine host calls (the request "
+                   f"response and log callbacks). The gate's own checks add {gate * 1000:+.0f} µs on top: about nine host calls (the request "
                    f"headers, the client address, the clock, the shared failure counter and token bucket, "
                    f"the tenant header, the counter), four of which call back into the VM to allocate "
                    f"what they return.\n")

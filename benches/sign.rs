@@ -1,12 +1,18 @@
 //! Times one RSA signature with each signing backend, natively or inside a wasm runtime.
 //!
-//! Usage: `sign [BACKEND] [BITS] [ITERATIONS]`, with BACKEND `fast` (FastRsaSigner with the
-//! kernel it prefers on this engine), `lanes` (FastRsaSigner with its SIMD lane kernel),
-//! `rsa` (RsaCrateSigner) or `all` (default); with the feature `bench-candidates` also
-//! `crypto-bigint` (the two CRT exponentiations with crypto-bigint's fixed-size constant-time
-//! Montgomery arithmetic, without blinding or recombination: a lower bound for a signer built
-//! on it) and `rsa010` (the `rsa` crate 0.10, unblinded signing), BITS 2048 (default), 3072 or 4096, and ITERATIONS 50
-//! by default. Prints one line per backend: `sign backend=.. bits=.. n=.. min_ms=.. median_ms=..`.
+//! Usage: `sign [BACKEND] [BITS] [ITERATIONS]`. BITS is 2048 (default), 3072 or 4096, and
+//! ITERATIONS 50 by default. BACKEND is one of:
+//!
+//! - `fast`: FastRsaSigner with the kernel it prefers on this engine;
+//! - `lanes`: FastRsaSigner with its SIMD lane kernel;
+//! - `rsa`: RsaCrateSigner;
+//! - with the feature `bench-candidates`, `crypto-bigint` (the two CRT exponentiations with
+//!   crypto-bigint's fixed-size constant-time Montgomery arithmetic, without blinding or
+//!   recombination: a lower bound for a signer built on it) and `rsa010` (the `rsa` crate
+//!   0.10, unblinded signing);
+//! - `all` (default): each of these.
+//!
+//! Prints one line per backend: `sign backend=.. bits=.. n=.. min_ms=.. median_ms=..`.
 //! Built for wasm32-wasip1 it runs under wasmtime or Node.js (see `benches/run`).
 
 use std::time::Instant;

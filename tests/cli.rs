@@ -195,3 +195,21 @@ fn verify_decrypts_with_sp_key() {
     assert!(!output.status.success(), "a wrong SP key fails");
     assert!(error.contains("--sp-key wrong.key.pem"), "the error names the option and file: {error}");
 }
+
+/// `scripts/demo-config` with `EDGEIDP_DEMO_CONFIG` naming a missing file fails and names the
+/// variable, instead of falling back to the generated configuration.
+#[test]
+fn demo_config_rejects_missing_file() {
+    let workspace = Workspace::new();
+    let output = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo-config"))
+        .env("EDGEIDP_DEMO_CONFIG", workspace.dir.path().join("missing.json"))
+        .arg(workspace.dir.path().join("demo"))
+        .arg("18000")
+        .arg(env!("CARGO_BIN_EXE_edgeidp"))
+        .output()
+        .expect("run scripts/demo-config");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a missing configuration file fails");
+    assert!(error.contains("EDGEIDP_DEMO_CONFIG="), "the error names the variable: {error}");
+    assert!(!workspace.dir.path().join("demo/plugin-config.json").exists(), "no configuration is written");
+}

@@ -41,13 +41,7 @@ const STATUS_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:status:";
 /// `sandbox`, accepts a RelayState from the query and sends users without an identity to a
 /// login URL.
 fn reference_config() -> Value {
-    let attributes = json!([
-        {"name": "email", "name_format": "unspecified", "value": "user.email"},
-        {"name": "first_name", "name_format": "unspecified", "value": "user.firstName"},
-        {"name": "last_name", "name_format": "unspecified", "value": "user.lastName"},
-        {"name": "name", "name_format": "unspecified", "value": "user.login"},
-        {"name": "jobTitle", "name_format": "unspecified", "value": "user.title"}
-    ]);
+    let attributes = envoy::reference_attributes();
     let app = |relay_state: &str| {
         json!({
             "sp_entity_id": SP_ENTITY_ID,

@@ -935,3 +935,39 @@ fn signing_key_environment_missing_rejected() {
     assert!(!vm.configure(&config.to_string()));
     assert!(vm.log_text().contains("idp.signing_key_env"), "{}", vm.log_text());
 }
+
+// The build: scripts/build-filter removes the exports of callbacks the filter does not
+// implement, so that Envoy skips them.
+
+/// The callbacks whose exports scripts/build-filter removes.
+const STRIPPED_CALLBACKS: [&str; 4] =
+    ["proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers", "proxy_on_log"];
+
+#[test]
+fn filter_omits_unused_callbacks() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(host::RELEASE_WASM);
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::from_file(&engine, &path).expect("the release filter loads");
+    let exports: Vec<&str> = module.exports().map(|export| export.name()).collect();
+    for callback in STRIPPED_CALLBACKS {
+        assert!(!exports.contains(&callback), "{callback} is still exported; scripts/build-filter should remove it");
+    }
+    for callback in ["proxy_on_context_create", "proxy_on_request_headers", "proxy_on_request_body", "proxy_on_delete"] {
+        assert!(exports.contains(&callback), "{callback} must stay exported");
+    }
+}
+
+#[test]
+fn strip_script_rejects_non_wasm() {
+    let file = tempfile::NamedTempFile::new().expect("temporary file");
+    std::fs::write(file.path(), b"not a module").expect("write");
+    let output = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/strip-wasm-exports"))
+        .arg(file.path())
+        .arg("proxy_on_log")
+        .output()
+        .expect("run scripts/strip-wasm-exports");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a file that is not WebAssembly fails");
+    assert!(error.contains("not a WebAssembly 1.0 binary module"), "the error says what is wrong: {error}");
+    assert_eq!(std::fs::read(file.path()).expect("read"), b"not a module", "the file is left as it was");
+}

@@ -42,13 +42,7 @@ fn demo_app_response() -> UpstreamResponse {
 /// Returns the plugin configuration both sides run: the reference deployment's two apps,
 /// signed with the keys the Envoy support makes.
 fn plugin_config() -> Value {
-    let attributes = json!([
-        {"name": "email", "name_format": "unspecified", "value": "user.email"},
-        {"name": "first_name", "name_format": "unspecified", "value": "user.firstName"},
-        {"name": "last_name", "name_format": "unspecified", "value": "user.lastName"},
-        {"name": "name", "name_format": "unspecified", "value": "user.login"},
-        {"name": "jobTitle", "name_format": "unspecified", "value": "user.title"}
-    ]);
+    let attributes = envoy::reference_attributes();
     let app = |relay_state: &str| {
         json!({
             "sp_entity_id": "https://sp.example.test/metadata",

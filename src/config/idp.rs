@@ -110,13 +110,10 @@ impl IdpConfig {
     }
 }
 
-/// Returns the signing key PEM and the JSON path it came from: `idp.signing_key_pem` inline,
-/// or the environment variable named by `idp.signing_key_env` (in Envoy, one listed under the
-/// Wasm VM's `environment_variables`).
-/// The signer for the IdP key: inside WebAssembly (the filter and the previewer)
+/// Returns the signer for the IdP key. Inside WebAssembly (the filter and the previewer) it is
 /// [`FastRsaSigner`](crate::saml::rsa_fast::FastRsaSigner), which signs about seven times
-/// faster there than the `rsa` crate; natively, and for a key that signer does not take (more
-/// than two primes or 4096 bits), the `rsa` crate, the faster of the two natively.
+/// faster there than the `rsa` crate. Natively, and for a key that signer does not take (more
+/// than two primes or more than 4096 bits), it is the `rsa` crate, the faster of the two natively.
 fn signer_for(key: rsa::RsaPrivateKey) -> Arc<dyn Signer> {
     #[cfg(target_family = "wasm")]
     if let Ok(fast) = crate::saml::rsa_fast::FastRsaSigner::new(&key) {
@@ -125,6 +122,9 @@ fn signer_for(key: rsa::RsaPrivateKey) -> Arc<dyn Signer> {
     Arc::new(RsaCrateSigner::new(key))
 }
 
+/// Returns the signing key PEM and the JSON path it came from: `idp.signing_key_pem` inline,
+/// or the environment variable named by `idp.signing_key_env` (in Envoy, one listed under the
+/// Wasm VM's `environment_variables`).
 fn signing_key_source(raw: &RawIdp) -> Result<(String, &'static str), ConfigError> {
     match (&raw.signing_key_pem, &raw.signing_key_env) {
         (Some(pem), None) => Ok((pem.clone(), "idp.signing_key_pem")),

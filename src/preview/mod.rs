@@ -85,9 +85,9 @@ pub struct Preview {
     pub post_form_csp: String,
     pub sizes: Sizes,
     pub warnings: Vec<Warning>,
-    /// The Assertion decrypted with `sp_private_key_pem` and the verdict on its signature;
-    /// `None` when the app does not encrypt, no key was given, or decryption failed (then a
-    /// `decryption` warning says why).
+    /// The Assertion decrypted with `sp_private_key_pem` and the verdict on its signature.
+    /// `None` when the app does not encrypt, no key was given, or decryption failed, in which
+    /// case a `decryption` warning gives the reason.
     pub decrypted: Option<DecryptedView>,
     pub response_id: String,
     pub issue_instant: String,

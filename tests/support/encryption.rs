@@ -40,7 +40,7 @@ pub fn encryption_json(content: ContentAlgorithm, transport: KeyTransport) -> Va
 /// The `ds:KeyName` that [`encryption_json`] names the SP fixture key with.
 pub const SP_KEY_NAME: &str = "sp-encryption-2026";
 
-/// The SP fixture's private key, which decrypts what [`encryption_json`] encrypts.
+/// Returns the SP fixture's private key, which decrypts what [`encryption_json`] encrypts.
 pub fn sp_key_pem() -> String {
     read_fixture("keys/sp.key.pem")
 }

@@ -26,6 +26,18 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts with fresh ports when another process took a port between choosing and binding.
 const START_ATTEMPTS: usize = 3;
 
+/// Returns the reference deployment's five attributes (`email`, `first_name`, `last_name`,
+/// `name`, `jobTitle`) as an app's `attributes` in the filter configuration.
+pub fn reference_attributes() -> Value {
+    serde_json::json!([
+        {"name": "email", "name_format": "unspecified", "value": "user.email"},
+        {"name": "first_name", "name_format": "unspecified", "value": "user.firstName"},
+        {"name": "last_name", "name_format": "unspecified", "value": "user.lastName"},
+        {"name": "name", "name_format": "unspecified", "value": "user.login"},
+        {"name": "jobTitle", "name_format": "unspecified", "value": "user.title"}
+    ])
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -73,7 +73,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this build and engine run correctly: [`Kernel::Fused`] on `wasm32`
+    /// Returns the fastest kernel this build and engine run correctly: [`Kernel::Fused`] on `wasm32`
     /// built with `relaxed-simd` when the engine fuses the multiply-add, else [`Kernel::Lanes`].
     /// Natively the fused kernel is exact too, but its `f64::mul_add` may run in software.
     pub fn preferred() -> Self {
@@ -238,7 +238,7 @@ impl CrtKey {
     /// [`BLINDING_USES`] signatures. Squaring costs two multiplications where a fresh pair
     /// costs a random draw, an exponentiation by e and a modular inversion.
     ///
-    /// A poisoned lock (a panic while it was held) discards the stored pair; a pair left
+    /// A poisoned lock (a panic while it was held) discards the stored pair. A pair left
     /// inconsistent could only produce a wrong signature, which [`Self::check`] withholds.
     fn next_blinding(&self, rng: &mut dyn CryptoRngCore) -> Result<Blinding, CrtError> {
         let mut state = self.blinding.lock().unwrap_or_else(|poisoned| {
@@ -259,7 +259,7 @@ impl CrtKey {
         Ok(current)
     }
 
-    /// A new blinding pair from a uniformly random r.
+    /// Draws a new blinding pair from a uniformly random r.
     fn fresh_blinding(&self, rng: &mut dyn CryptoRngCore) -> Result<Blinding, CrtError> {
         let ctx = &self.montgomery;
         let (r, r_inverse) = self.blinding_pair(rng)?;

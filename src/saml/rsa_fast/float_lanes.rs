@@ -3,9 +3,9 @@
 //!
 //! On `wasm32` with `relaxed-simd` every operation is one 128-bit instruction; the multiply
 //! is `f64x2.relaxed_madd`. WebAssembly lets an engine compute that either fused (one
-//! rounding) or as a multiply and an add (two roundings), and the kernel is exact only when
-//! it is fused, so [`fused_multiply_add_available`] checks which one the engine chose before
-//! the kernel is used. Elsewhere a portable two-element version computes the same values
+//! rounding) or as a multiply and an add (two roundings). The kernel is exact only when it
+//! is fused, so [`fused_multiply_add_available`] checks the engine's choice before the kernel
+//! is used. Elsewhere a portable two-element version computes the same values
 //! with [`f64::mul_add`], which is always fused (in software where the CPU has no FMA), so
 //! that the kernel's tests run natively too.
 //!

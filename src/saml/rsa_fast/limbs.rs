@@ -23,7 +23,7 @@ pub(super) fn to_bytes(limbs: &[u32], out: &mut [u8]) {
 }
 
 /// Splits a big-endian byte string into `count` limbs of `bits` bits (at most 56), least
-/// significant first, and passes each limb with its index to `store`; bits beyond `count`
+/// significant first, and passes each limb with its index to `store`. Bits beyond `count`
 /// limbs are dropped. The loop runs over the length only.
 pub(super) fn read_limbs(bytes: &[u8], bits: u32, count: usize, mut store: impl FnMut(usize, u64)) {
     let mask = (1u64 << bits) - 1;
@@ -49,7 +49,7 @@ pub(super) fn read_limbs(bytes: &[u8], bits: u32, count: usize, mut store: impl 
 }
 
 /// Writes limbs of `bits` bits (at most 56, least significant first) as a big-endian byte
-/// string filling `out`; bits beyond `out`'s length are dropped, and missing limbs are zero.
+/// string filling `out`. Bits beyond `out`'s length are dropped, and missing limbs are zero.
 pub(super) fn write_limbs(limbs: impl Iterator<Item = u64>, bits: u32, out: &mut [u8]) {
     let mut buffer = 0u64;
     let mut buffered_bits = 0u32;

@@ -7,7 +7,7 @@
 //!
 //! - CRT: two exponentiations of half size instead of one of full size.
 //! - Both CRT halves run in one instruction stream, one per 64-bit lane of a 128-bit vector.
-//! - Two kernels for the exponentiation ([`Kernel`]). The fused kernel (`fused`) holds 52-bit
+//! - Two kernels for the exponentiation ([`Kernel`]). The fused kernel (`fused`) keeps 52-bit
 //!   limbs in `f64` lanes and gets each exact 104-bit product from two fused multiply-adds
 //!   (`f64x2.relaxed_madd`), about 800 products per 1024-bit Montgomery multiplication. It
 //!   runs where the engine fuses that instruction, which is checked at run time. The lane
@@ -42,7 +42,7 @@
 //!   also handled with `num-bigint-dig` (products, inversion, conversion to limbs), whose
 //!   time can show their magnitude but not the key.
 //! - **Base blinding.** Each signature multiplies the message by `r^e` and divides `r` out
-//!   after the exponentiation, so the exponentiation never sees a value the attacker knows.
+//!   after the exponentiation, so the exponentiation never works on a value the attacker knows.
 //!   A fresh uniformly random `r` comes from the caller's generator every 32 signatures; in
 //!   between, each signature squares the previous pair (`r^2`, then `r^4`, ...), as OpenSSL
 //!   does, because a fresh pair costs about as much as a fifth of a signature. `r^-1` comes
@@ -96,7 +96,7 @@ impl FastRsaSigner {
     }
 
     /// [`Self::new`] with a chosen [`Kernel`]. [`Kernel::Fused`] falls back to
-    /// [`Kernel::Lanes`] for primes too large for it; [`Self::kernel`] tells which one runs.
+    /// [`Kernel::Lanes`] for primes too large for it, and [`Self::kernel`] returns the one that runs.
     pub fn with_kernel(key: &RsaPrivateKey, kernel: Kernel) -> Result<Self, SigningError> {
         key.validate().map_err(|e| SigningError(format!("the RSA key is invalid: {e}")))?;
         let prepared = CrtKey::new(key, kernel).map_err(|e| SigningError(e.to_string()))?;

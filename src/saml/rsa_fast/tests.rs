@@ -58,7 +58,7 @@ fn message_count() -> usize {
 /// Both kernels, each of which every differential test runs.
 const KERNELS: [Kernel; 2] = [Kernel::Lanes, Kernel::Fused];
 
-/// The signer with `kernel`, checked to run it: every key here fits both kernels.
+/// Builds the signer with `kernel` and checks that it runs that kernel: every key here fits both.
 fn signer(key: &RsaPrivateKey, kernel: Kernel) -> FastRsaSigner {
     let signer = FastRsaSigner::with_kernel(key, kernel).expect("fast signer accepts the key");
     assert_eq!(signer.kernel(), kernel, "the signer runs the kernel it was asked for");
