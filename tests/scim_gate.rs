@@ -413,9 +413,18 @@ fn strip_authorization() {
     let gate = gate(
         json!({"strip_authorization": true, "tenant_header": "X-Tenant-ID", "tokens": [token_entry("okta", "acme", None)]}),
     );
-    let outcome = run_once(&gate, &get_users().bearer("okta"));
+    let outcome = run_once(&gate, &get_users().bearer("okta").header("x-tenant-id", "evil"));
     let support::Outcome::Forwarded { changes, .. } = outcome else { panic!("expected forwarding, got {outcome:?}") };
     assert_eq!(changes.remove, vec!["x-tenant-id".to_owned(), "authorization".to_owned()]);
+}
+
+/// Each removal is a call into Envoy, so a header the request lacks is not removed.
+#[test]
+fn absent_tenant_header_not_removed() {
+    let outcome = run_once(&reference_gate(), &get_users().bearer("okta"));
+    let support::Outcome::Forwarded { changes, .. } = outcome else { panic!("expected forwarding, got {outcome:?}") };
+    assert_eq!(changes.remove, Vec::<String>::new(), "nothing to remove");
+    assert_eq!(changes.set, vec![("x-edgeidp-tenant".to_owned(), "acme".to_owned())], "the tenant header is still set");
 }
 
 #[test]

@@ -788,16 +788,29 @@ fn vms_share_metrics() {
 #[test]
 fn trap_reported_with_panic_message() {
     let (_host, mut vm) = reference();
-    vm.inject_status("proxy_get_header_map_value", status::INTERNAL_FAILURE);
+    vm.inject_status("proxy_get_current_time_nanoseconds", status::INTERNAL_FAILURE);
     let trap = vm.try_request(&Request::get("/saml/metadata")).expect_err("the SDK panics on an unexpected status");
     assert_eq!(trap.callback, "proxy_on_request_headers");
     assert!(trap.critical_logs.iter().any(|line| line.contains("unexpected status: 10")), "{trap}");
 }
 
+/// The filter reads the header map itself rather than through the SDK, so a refused read
+/// fails the request closed instead of stopping the VM.
+#[test]
+fn unreadable_headers_fail_closed() {
+    let (_host, mut vm) = reference();
+    vm.inject_status("proxy_get_header_map_pairs", status::INTERNAL_FAILURE);
+    let outcome = vm.request(&Request::get("/saml/metadata"));
+    assert_eq!(outcome.status(), Some(500), "{}", outcome.body_text());
+    vm.clear_injected();
+    let outcome = vm.request(&Request::get("/saml/metadata"));
+    assert_eq!(outcome.status(), Some(200), "the VM still serves: {}", outcome.body_text());
+}
+
 #[test]
 fn trapped_vm_stays_failed() {
     let (_host, mut vm) = reference();
-    vm.inject_status("proxy_get_header_map_value", status::INTERNAL_FAILURE);
+    vm.inject_status("proxy_get_current_time_nanoseconds", status::INTERNAL_FAILURE);
     let _ = vm.try_request(&Request::get("/saml/metadata"));
     vm.clear_injected();
     assert!(vm.try_request(&Request::get("/saml/metadata")).is_err(), "a VM that trapped must not serve again");
@@ -807,7 +820,7 @@ fn trapped_vm_stays_failed() {
 #[should_panic(expected = "trap in proxy_on_request_headers")]
 fn trap_fails_request() {
     let (_host, mut vm) = reference();
-    vm.inject_status("proxy_get_header_map_value", status::INTERNAL_FAILURE);
+    vm.inject_status("proxy_get_current_time_nanoseconds", status::INTERNAL_FAILURE);
     vm.request(&Request::get("/saml/metadata"));
 }
 
@@ -940,8 +953,13 @@ fn signing_key_environment_missing_rejected() {
 // implement, so that Envoy skips them.
 
 /// The callbacks whose exports scripts/build-filter removes.
-const STRIPPED_CALLBACKS: [&str; 4] =
-    ["proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers", "proxy_on_log"];
+const STRIPPED_CALLBACKS: [&str; 5] = [
+    "proxy_on_response_headers",
+    "proxy_on_response_body",
+    "proxy_on_response_trailers",
+    "proxy_on_log",
+    "proxy_on_done",
+];
 
 #[test]
 fn filter_omits_unused_callbacks() {

@@ -1,13 +1,17 @@
 //! Robustness of the release filter under the wasmtime host: linear memory stays bounded
-//! over 10,000 requests, and no input in an adversarial corpus makes the filter trap.
+//! over 10,000 requests, and no input in an adversarial corpus, SAML or SCIM, makes the
+//! filter trap.
 //!
 //! Needs the release build (`scripts/test` makes it first); see [`host::BUILD_COMMAND`].
 
 mod host;
 mod support;
+#[path = "support/scim.rs"]
+mod scim_support;
 
 use host::{Host, Property, Request, Vm};
 use serde_json::{json, Value};
+use scim_support::{token, token_entry};
 use support::{reference_config_json, NOW};
 
 fn reference_claims() -> Value {
@@ -21,13 +25,15 @@ fn reference_claims() -> Value {
 }
 
 /// Returns the reference configuration with RelayState overrides allowed for amion, a login
-/// URL for doximity, and both identity sources, so the corpus reaches every branch.
+/// URL for doximity, both identity sources, and the SCIM gate on `/scim/v2`, so the corpus
+/// reaches every branch.
 fn corpus_config() -> Value {
     let mut config = reference_config_json();
     config["apps"]["amion"]["allow_relay_state_override"] = json!(true);
     config["apps"]["doximity"]["login_url"] = json!("https://login.example.test/start");
     config["identity"] =
         json!({"jwt_authn": {}, "ext_authz_headers": {"email": "x-auth-email", "login": "x-auth-login"}});
+    config["scim"] = json!({"tokens": [token_entry("okta", "acme", None)]});
     config
 }
 
@@ -150,6 +156,16 @@ fn adversarial_corpus() -> Vec<(String, Request)> {
     add("invalid UTF-8 header name", Request::get("/saml/metadata").header_bytes(b"x-\xff", b"v"));
     add("invalid UTF-8 query", Request::get("/saml/amion/init?RelayState=%ff%fe%00").jwt_payload(&claims));
     add("invalid UTF-8 body", Request::post("/saml/amion/sso").body(b"SAMLRequest=\xff\xfe&RelayState=\xc3".to_vec()));
+
+    // The SCIM gate reads the whole header map in one call and decodes it itself.
+    let bearer = format!("Bearer {}", token("okta"));
+    add("SCIM: invalid UTF-8 header name", Request::get("/scim/v2/Users").header("authorization", &bearer).header_bytes(b"x-\xff", b"v"));
+    add("SCIM: invalid UTF-8 token", Request::get("/scim/v2/Users").header_bytes(b"authorization", b"Bearer \xff\xfe"));
+    add(
+        "SCIM: invalid UTF-8 tenant header",
+        Request::get("/scim/v2/Users").header("authorization", &bearer).header_bytes(b"x-edgeidp-tenant", b"\xc3"),
+    );
+    add("SCIM: invalid UTF-8 :path", Request::get("/").without_header(":path").header_bytes(b":path", b"/scim/v2/\xff"));
 
     // Truncated and odd bodies.
     add("POST without body", Request::post("/saml/amion/sso").jwt_payload(&claims));

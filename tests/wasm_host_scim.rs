@@ -109,6 +109,41 @@ fn accepted_request_gets_tenant_header() {
     assert_eq!(host.counter("edgeidp.scim.accepted.okta"), 1);
 }
 
+/// In Envoy's V8 each call between Envoy and the VM costs about as much as the gate's whole
+/// decision, so the sequence for an accepted GET is pinned here. A longer list is a slower
+/// gate, which BENCHMARKS.md measures.
+#[test]
+fn accepted_get_crossings() {
+    let (_host, mut vm) = gate();
+    vm.request(&get_users(&bearer("okta")));
+    vm.take_crossings();
+    let outcome = vm.request(&get_users(&bearer("okta")));
+    assert!(outcome.continued(), "{:?}: {}", outcome.flow, outcome.body_text());
+    let expected = [
+        "proxy_on_context_create",
+        "proxy_on_request_headers",
+        // One read of the whole header map, for routing and the gate.
+        "proxy_get_header_map_pairs",
+        "proxy_on_memory_allocate",
+        // The client address keys the failed-authentication throttle.
+        "proxy_get_property",
+        "proxy_on_memory_allocate",
+        "proxy_get_current_time_nanoseconds",
+        // The throttle's counter, absent while the client has no failures.
+        "proxy_get_shared_data",
+        // The token's bucket, read and written back.
+        "proxy_get_shared_data",
+        "proxy_on_memory_allocate",
+        "proxy_set_shared_data",
+        // The tenant header; the client sent none, so there is nothing to remove.
+        "proxy_add_header_map_value",
+        "proxy_increment_metric",
+        // The response, access-log and done callbacks are not exported.
+        "proxy_on_delete",
+    ];
+    assert_eq!(vm.take_crossings(), expected, "crossings between host and VM for one accepted GET");
+}
+
 #[test]
 fn body_decided_at_end_of_stream() {
     let (host, mut vm) = gate();

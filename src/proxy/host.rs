@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use super::endpoints::{self, SamlRequest, MAX_POST_BODY_BYTES};
 use super::filter_config::FilterConfig;
+use super::header_map::{self, first_value};
 use super::identity::{self, IdentityHost};
 use super::metrics;
 use super::outcome::{Event, Outcome, Rejection};
@@ -177,8 +178,8 @@ struct Http {
 
 impl Context for Http {}
 
-/// The request callbacks only. scripts/build-filter removes the exports of the response and
-/// access-log callbacks, so that Envoy does not call into the VM for them. A callback
+/// The request callbacks only. scripts/build-filter removes the exports of the response,
+/// access-log and done callbacks, so that Envoy does not call into the VM for them. A callback
 /// implemented here must come off that script's list.
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -187,13 +188,19 @@ impl HttpContext for Http {
             self.send(Reply::text(503, "The identity provider is not configured."));
             return Action::Pause;
         };
-        let method = self.request_header_lossy(":method");
-        let path_and_query = self.request_header_lossy(":path");
+        // One read of the whole map serves routing and the SCIM gate; see header_map.
+        let Some(headers) = header_map::request_headers() else {
+            error!("[{}] Envoy did not return the request headers; failing closed", self.context_id);
+            self.send(Reply::text(500, "The request headers could not be read."));
+            return Action::Pause;
+        };
+        let method = first_value(&headers, ":method");
+        let path_and_query = first_value(&headers, ":path").to_owned();
         let split = PathAndQuery::split(&path_and_query);
 
-        match route_request(&state.config, &method, &path_and_query) {
+        match route_request(&state.config, method, &path_and_query) {
             Route::PassThrough => Action::Continue,
-            Route::Scim => self.scim_step(|gate, host| scim::on_request_headers(gate, host, end_of_stream)),
+            Route::Scim => self.scim_step(|gate, host| scim::on_request_headers(gate, host, &headers, end_of_stream)),
             Route::Saml(SamlEndpoint::SsoPost { app }) if !end_of_stream => {
                 // Continue here and Pause in the body callback: pausing the headers would
                 // stop Envoy from ever delivering the body to this filter.
@@ -335,15 +342,5 @@ impl IdentityHost for RequestHost<'_> {
     /// Such a value reads as absent, so it never becomes part of an identity.
     fn request_header(&self, name: &str) -> Option<String> {
         self.0.get_http_request_header_bytes(name).and_then(|bytes| String::from_utf8(bytes).ok())
-    }
-}
-
-impl Http {
-    /// Returns a request header with any invalid UTF-8 replaced by U+FFFD, or "" when absent.
-    /// Routing reads `:method` and `:path` this way, so an undecodable path is routed (to a
-    /// 404 or a pass-through) instead of panicking in the SDK.
-    fn request_header_lossy(&self, name: &str) -> String {
-        let bytes = self.get_http_request_header_bytes(name).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
     }
 }

@@ -4,11 +4,13 @@
 //! request gets an HTTP context that routes on `:path` ([`routing`]), reads the identity
 //! that Envoy's own authentication established ([`identity`]), and serves the SAML
 //! endpoints itself ([`endpoints`]), or passes requests for the SCIM API through the
-//! bearer-token gate ([`scim`]). Only [`host`] and the Envoy side of [`scim`] touch
-//! proxy-wasm, and they are built for `wasm32` alone, so everything else is tested natively.
+//! bearer-token gate ([`scim`]). Only [`host`] and the Envoy sides of [`scim`] and
+//! [`header_map`] touch proxy-wasm, and they are built for `wasm32` alone, so everything else
+//! is tested natively.
 
 pub mod endpoints;
 pub mod filter_config;
+pub mod header_map;
 pub mod identity;
 pub mod metrics;
 pub mod outcome;

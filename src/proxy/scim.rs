@@ -24,6 +24,7 @@
 use log::Level;
 use time::OffsetDateTime;
 
+use super::header_map::{first_value, Header};
 use crate::config::{Config, ConfigError, ConfigWarning};
 use crate::scim::config::UNKNOWN_TOKEN_ID;
 use crate::scim::path::has_prefix;
@@ -66,8 +67,6 @@ pub struct AwaitingBody {
 
 /// Envoy's side of one request, as the gate's glue uses it.
 pub trait ScimHost {
-    /// Returns every request header, repeated names included, in Envoy's order.
-    fn request_headers(&self) -> Vec<(String, String)>;
     /// Returns the downstream address, `ip:port`, as Envoy determined it.
     fn client_address(&self) -> Option<String>;
     fn now(&self) -> OffsetDateTime;
@@ -79,6 +78,9 @@ pub trait ScimHost {
     /// Returns the rate-limit state that every worker shares.
     fn store(&mut self) -> &mut dyn SharedStore;
     fn log(&self, level: Level, line: &str);
+    /// Returns whether a line at `level` would be logged, so that dropped lines are not
+    /// built.
+    fn logs(&self, level: Level) -> bool;
     /// Adds one to the counter `metric`.
     fn count(&self, metric: &str);
 }
@@ -126,14 +128,19 @@ pub fn rejected_metric(reason: &str, token_id: Option<&str>) -> String {
     format!("edgeidp.scim.rejected.{reason}.{}", token_id.unwrap_or(UNKNOWN_TOKEN_ID))
 }
 
-/// Handles the request-headers callback of a request under a guarded prefix.
-pub fn on_request_headers(gate: &ScimGate, host: &mut dyn ScimHost, end_of_stream: bool) -> Step {
-    let headers = host.request_headers();
-    let method = first_value(&headers, ":method");
-    let path = first_value(&headers, ":path");
+/// Handles the request-headers callback of a request under a guarded prefix. `headers` are
+/// every request header, repeated names included, in Envoy's order.
+pub fn on_request_headers(
+    gate: &ScimGate,
+    host: &mut dyn ScimHost,
+    headers: &[Header],
+    end_of_stream: bool,
+) -> Step {
+    let method = first_value(headers, ":method").to_owned();
+    let path = first_value(headers, ":path").to_owned();
     let client_address = host.client_address();
     let now = host.now();
-    let head = RequestHead { method: &method, path: &path, headers: &headers, client_address: client_address.as_deref() };
+    let head = RequestHead { method: &method, path: &path, headers, client_address: client_address.as_deref() };
 
     match gate.on_request_headers(&head, now, host.store()) {
         HeadersDecision::Reject(rejection) => reject(host, &rejection, &method, &path),
@@ -199,7 +206,9 @@ fn apply(host: &mut dyn ScimHost, changes: &HeaderChanges) {
 
 fn accept(host: &mut dyn ScimHost, accepted: &Accepted, method: &str, path: &str) -> Step {
     host.count(&accepted_metric(&accepted.token_id));
-    host.log(Level::Debug, &accepted.log_line(method, path));
+    if host.logs(Level::Debug) {
+        host.log(Level::Debug, &accepted.log_line(method, path));
+    }
     Step::done(Flow::Continue)
 }
 
@@ -215,10 +224,6 @@ fn reject(host: &mut dyn ScimHost, rejection: &Rejection, method: &str, path: &s
     host.count(&rejected_metric(rejection.reason.label(), rejection.token_id.as_deref()));
     host.send_reply(rejection.status, &rejection.headers, &rejection.body);
     Step::done(Flow::Pause)
-}
-
-fn first_value(headers: &[(String, String)], name: &str) -> String {
-    headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap_or_default()
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -288,16 +293,6 @@ mod envoy {
     }
 
     impl ScimHost for EnvoyHost<'_> {
-        fn request_headers(&self) -> Vec<(String, String)> {
-            // Header values may hold bytes that are not UTF-8; they cannot be a valid token
-            // or path, and replacing them keeps the SDK from panicking on them.
-            self.context
-                .get_http_request_headers_bytes()
-                .into_iter()
-                .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
-                .collect()
-        }
-
         /// Envoy's `source.address`: the peer of the downstream connection, or the address
         /// that the connection manager took from `X-Forwarded-For` when it is configured to
         /// trust that many hops (`xff_num_trusted_hops`). A client cannot set it otherwise.
@@ -333,6 +328,10 @@ mod envoy {
 
         fn log(&self, level: Level, line: &str) {
             log::log!(level, "[{}] {line}", self.context_id);
+        }
+
+        fn logs(&self, level: Level) -> bool {
+            level <= log::max_level()
         }
 
         fn count(&self, metric: &str) {
@@ -387,7 +386,7 @@ mod tests {
         body: Vec<u8>,
         store: MemoryStore,
         reply: Option<SentReply>,
-        logs: RefCell<Vec<(Level, String)>>,
+        lines: RefCell<Vec<(Level, String)>>,
         metrics: RefCell<Vec<String>>,
     }
 
@@ -407,11 +406,13 @@ mod tests {
         }
     }
 
-    impl ScimHost for FakeHost {
-        fn request_headers(&self) -> Vec<(String, String)> {
-            self.headers.clone()
-        }
+    /// Runs the request-headers callback on the headers the fake host holds.
+    fn headers_step(gate: &ScimGate, host: &mut FakeHost, end_of_stream: bool) -> Step {
+        let headers = host.headers.clone();
+        on_request_headers(gate, host, &headers, end_of_stream)
+    }
 
+    impl ScimHost for FakeHost {
         fn client_address(&self) -> Option<String> {
             Some("192.0.2.7:5555".to_owned())
         }
@@ -442,7 +443,11 @@ mod tests {
         }
 
         fn log(&self, level: Level, line: &str) {
-            self.logs.borrow_mut().push((level, line.to_owned()));
+            self.lines.borrow_mut().push((level, line.to_owned()));
+        }
+
+        fn logs(&self, _level: Level) -> bool {
+            true
         }
 
         fn count(&self, metric: &str) {
@@ -471,7 +476,7 @@ mod tests {
     fn get_forwarded_with_tenant() {
         let bearer = bearer();
         let mut host = FakeHost::request("GET", "/scim/v2/Users?count=2", &[("authorization", &bearer), ("x-edgeidp-tenant", "forged")]);
-        let step = on_request_headers(&gate(), &mut host, true);
+        let step = headers_step(&gate(), &mut host, true);
         assert_eq!(step.flow, Flow::Continue);
         assert!(step.awaiting_body.is_none(), "a GET needs no body");
         assert_eq!(host.header("x-edgeidp-tenant"), ["acme"], "the forged tenant must be replaced");
@@ -481,7 +486,7 @@ mod tests {
     #[test]
     fn missing_token_rejected() {
         let mut host = FakeHost::request("GET", "/scim/v2/Users", &[]);
-        let step = on_request_headers(&gate(), &mut host, true);
+        let step = headers_step(&gate(), &mut host, true);
         assert_eq!(step.flow, Flow::Pause);
         assert_eq!(host.status(), Some(401));
         let headers = host.reply.as_ref().map(|(_, headers, _)| headers.clone()).unwrap_or_default();
@@ -492,7 +497,7 @@ mod tests {
     fn post_waits_for_body() {
         let mut host = post_user(USER);
         let gate = gate();
-        let step = on_request_headers(&gate, &mut host, false);
+        let step = headers_step(&gate, &mut host, false);
         assert_eq!(step.flow, Flow::Continue, "the headers must continue, or Envoy never delivers the body");
         assert_eq!(host.header("x-edgeidp-tenant"), ["acme"], "header changes happen before the headers continue");
         let Some(awaiting) = step.awaiting_body else { panic!("a POST waits for its body") };
@@ -511,7 +516,7 @@ mod tests {
     fn invalid_body_rejected() {
         let mut host = post_user("{\"userName\": 5");
         let gate = gate();
-        let awaiting = on_request_headers(&gate, &mut host, false).awaiting_body;
+        let awaiting = headers_step(&gate, &mut host, false).awaiting_body;
         let Some(awaiting) = awaiting else { panic!("a POST waits for its body") };
         let step = on_request_body(&gate, &mut host, awaiting, 14, true);
         assert_eq!(step.flow, Flow::Pause);
@@ -522,7 +527,7 @@ mod tests {
     fn body_over_limit_rejected_early() {
         let mut host = post_user(USER);
         let gate = gate();
-        let Some(awaiting) = on_request_headers(&gate, &mut host, false).awaiting_body else {
+        let Some(awaiting) = headers_step(&gate, &mut host, false).awaiting_body else {
             panic!("a POST waits for its body")
         };
         let step = on_request_body(&gate, &mut host, awaiting, 2049, false);
@@ -535,7 +540,7 @@ mod tests {
     fn trailers_decide_request() {
         let mut host = post_user("not json");
         let gate = gate();
-        let Some(awaiting) = on_request_headers(&gate, &mut host, false).awaiting_body else {
+        let Some(awaiting) = headers_step(&gate, &mut host, false).awaiting_body else {
             panic!("a POST waits for its body")
         };
         let Some(awaiting) = on_request_body(&gate, &mut host, awaiting, 8, false).awaiting_body else {
@@ -549,7 +554,7 @@ mod tests {
     #[test]
     fn headers_only_post_rejected() {
         let mut host = post_user("");
-        let step = on_request_headers(&gate(), &mut host, true);
+        let step = headers_step(&gate(), &mut host, true);
         assert_eq!(step.flow, Flow::Pause);
         assert_eq!(host.status(), Some(400), "a POST without a body is not a User");
     }
@@ -562,7 +567,7 @@ mod tests {
         for _ in 0..3 {
             let mut host = FakeHost::request("GET", "/scim/v2/Users", &[("authorization", "Bearer wrong")]);
             std::mem::swap(&mut host.store, &mut store);
-            on_request_headers(&gate, &mut host, true);
+            headers_step(&gate, &mut host, true);
             std::mem::swap(&mut host.store, &mut store);
             statuses.push(host.status());
         }
@@ -572,8 +577,8 @@ mod tests {
     #[test]
     fn rejection_logged_once() {
         let mut host = FakeHost::request("DELETE", "/scim/v2/Users/42?x=1", &[("authorization", "Bearer Bearer abc")]);
-        on_request_headers(&gate(), &mut host, true);
-        let logs = host.logs.borrow();
+        headers_step(&gate(), &mut host, true);
+        let logs = host.lines.borrow();
         assert_eq!(logs.len(), 1, "one line per rejection: {logs:?}");
         let (level, line) = &logs[0];
         assert_eq!(*level, Level::Warn);
@@ -587,11 +592,11 @@ mod tests {
     fn accepted_log_has_no_token() {
         let mut host = post_user(USER);
         let gate = gate();
-        let Some(awaiting) = on_request_headers(&gate, &mut host, false).awaiting_body else {
+        let Some(awaiting) = headers_step(&gate, &mut host, false).awaiting_body else {
             panic!("a POST waits for its body")
         };
         on_request_body(&gate, &mut host, awaiting, USER.len(), true);
-        let logs = host.logs.borrow();
+        let logs = host.lines.borrow();
         assert!(logs.iter().all(|(_, line)| !line.contains(TOKEN) && !line.contains("dana")), "{logs:?}");
     }
 
@@ -600,15 +605,15 @@ mod tests {
         let bearer = bearer();
         let gate = gate();
         let mut accepted = FakeHost::request("GET", "/scim/v2/Users", &[("authorization", &bearer)]);
-        on_request_headers(&gate, &mut accepted, true);
+        headers_step(&gate, &mut accepted, true);
         assert_eq!(*accepted.metrics.borrow(), ["edgeidp.scim.accepted.okta"]);
 
         let mut forbidden = FakeHost::request("DELETE", "/scim/v2/Users/42", &[("authorization", &bearer)]);
-        on_request_headers(&gate, &mut forbidden, true);
+        headers_step(&gate, &mut forbidden, true);
         assert_eq!(*forbidden.metrics.borrow(), ["edgeidp.scim.rejected.not_permitted.okta"]);
 
         let mut unknown = FakeHost::request("GET", "/scim/v2/Users", &[]);
-        on_request_headers(&gate, &mut unknown, true);
+        headers_step(&gate, &mut unknown, true);
         assert_eq!(*unknown.metrics.borrow(), ["edgeidp.scim.rejected.missing_credentials.unknown"]);
     }
 

@@ -230,7 +230,7 @@ impl ScimGate {
         self.check_rate(token, now, store)?;
 
         let rest = canonical.get(rule.prefix.len()..).unwrap_or("");
-        let changes = self.header_changes(token);
+        let changes = self.header_changes(request, token);
         match classify(request.method, Endpoint::from_path(rest)) {
             Classification::Decided(required) => {
                 check_allowed(token.operations, required)?;
@@ -272,11 +272,16 @@ impl ScimGate {
     }
 
     /// Builds the header changes: the tenant header replaces whatever the client sent under
-    /// that name, and `Authorization` is removed when the configuration says so.
-    fn header_changes(&self, token: &TokenEntry) -> HeaderChanges {
+    /// that name, and `Authorization` is removed when `strip_authorization` is set. A header
+    /// the request does not carry is not listed for removal, because each removal is a call
+    /// into Envoy.
+    fn header_changes(&self, request: &RequestHead<'_>, token: &TokenEntry) -> HeaderChanges {
         let header = self.config.tenant_header.clone();
-        let mut remove = vec![header.clone()];
-        if self.config.strip_authorization {
+        let mut remove = Vec::new();
+        if !request.header_values(&header).is_empty() {
+            remove.push(header.clone());
+        }
+        if self.config.strip_authorization && !request.header_values("authorization").is_empty() {
             remove.push("authorization".to_owned());
         }
         HeaderChanges { remove, set: vec![(header, token.tenant.clone())] }

@@ -40,6 +40,7 @@ macro_rules! register {
     ($linker:ident, $names:ident, $name:literal, $function:ident ( $($arg:ident : $ty:ty),* )) => {
         $names.push($name);
         $linker.func_wrap("env", $name, |mut caller: Caller<'_, VmState>, $($arg: $ty),*| -> Result<i32> {
+            caller.data_mut().crossings.push($name);
             if let Some(status) = caller.data().injected_status($name) {
                 return Ok(status);
             }

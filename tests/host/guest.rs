@@ -79,6 +79,7 @@ fn allocate(caller: &mut Caller<'_, VmState>, function: &str, size: u32) -> Resu
         return Err(wasmtime::Error::msg(format!("{function}: the module exports no proxy_on_memory_allocate")));
     };
     let allocator = allocator.typed::<i32, i32>(&*caller)?;
+    caller.data_mut().crossings.push("proxy_on_memory_allocate");
     let address = allocator.call(&mut *caller, size as i32)? as u32;
     if address == 0 {
         return Err(wasmtime::Error::msg(format!("{function}: proxy_on_memory_allocate({size}) returned null")));

@@ -275,6 +275,10 @@ pub struct VmState {
     /// ABI misuse that Envoy tolerates but a test should see, such as a second local response.
     pub host_errors: Vec<String>,
     pub unimplemented_calls: Vec<String>,
+    /// Every crossing between host and VM in order: the callbacks and allocations the host
+    /// calls in the VM, and the `proxy_*` functions the VM calls in the host. In Envoy's V8
+    /// each one costs microseconds, so tests count them.
+    pub crossings: Vec<&'static str>,
     injected: BTreeMap<String, i32>,
 }
 
@@ -316,6 +320,7 @@ impl Vm {
             tick_period_ms: 0,
             host_errors: Vec::new(),
             unimplemented_calls: Vec::new(),
+            crossings: Vec::new(),
             injected: BTreeMap::new(),
         };
         let compiled = &host.compiled;
@@ -388,6 +393,11 @@ impl Vm {
         self.logs().iter().map(|line| format!("{:?} {}\n", line.level, line.message)).collect()
     }
 
+    /// Returns the crossings recorded since the last call, and starts a new record.
+    pub fn take_crossings(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.store.data_mut().crossings)
+    }
+
     pub fn clear_logs(&mut self) {
         self.store.data_mut().logs.clear();
     }
@@ -436,6 +446,7 @@ impl Vm {
             Ok(function) => function,
             Err(e) => return Err(self.trap(name, &format!("{e:?}"))),
         };
+        self.store.data_mut().crossings.push(name);
         if let Err(e) = self.store.set_fuel(FUEL_PER_CALL) {
             return Err(self.trap(name, &format!("cannot set fuel: {e:?}")));
         }

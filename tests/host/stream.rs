@@ -76,7 +76,9 @@ impl Vm {
             self.call::<i32, ()>("proxy_on_log", id as i32)?;
             self.with_stream(|s| s.access_log_phase = false);
         }
-        self.call::<i32, i32>("proxy_on_done", id as i32)?;
+        if self.exports("proxy_on_done") {
+            self.call::<i32, i32>("proxy_on_done", id as i32)?;
+        }
         self.call::<i32, ()>("proxy_on_delete", id as i32)?;
         Ok(())
     }

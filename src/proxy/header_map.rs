@@ -1,0 +1,174 @@
+//! The request header map, read from Envoy in one host call.
+//!
+//! In Envoy's V8, each call between Envoy and the Wasm VM costs about as much as the SCIM
+//! gate's whole decision (an estimate from the benchmark: a few microseconds each), and a
+//! call that returns data costs a second one, because Envoy calls back into the VM to
+//! allocate the returned bytes. Routing and the SCIM gate therefore share one read of
+//! the whole map instead of a read per header.
+//!
+//! The SDK's own reader (`get_http_request_headers_bytes`) panics when a header name is
+//! not UTF-8, and a panic stops the worker's VM. This module decodes the host's
+//! serialization itself: a little-endian `u32` count, then a `u32` name length and a `u32`
+//! value length per header, then each name and value followed by a NUL byte. Bytes that
+//! are not UTF-8 become U+FFFD, which no header name or token contains, so such a header
+//! can never be mistaken for one the filter reads.
+
+/// One header as Envoy listed it: lowercase name and value, repeated names kept in order.
+pub type Header = (String, String);
+
+/// Decodes the host's serialized header map. Returns `None` when the lengths do not match
+/// the bytes, which only a faulty host produces.
+pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<Header>> {
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let count = usize::try_from(read_u32(bytes, 0)?).ok()?;
+    // Each header takes at least 8 bytes of lengths and 2 NUL bytes, which bounds the
+    // allocation by the input's size whatever the count field contains.
+    if count > bytes.len() / 10 {
+        return None;
+    }
+    let mut headers = Vec::with_capacity(count);
+    let mut data = count.checked_mul(8)?.checked_add(4)?;
+    for index in 0..count {
+        let lengths = 4 + index * 8;
+        let name_length = usize::try_from(read_u32(bytes, lengths)?).ok()?;
+        let value_length = usize::try_from(read_u32(bytes, lengths + 4)?).ok()?;
+        let (name, after_name) = take_terminated(bytes, data, name_length)?;
+        let (value, after_value) = take_terminated(bytes, after_name, value_length)?;
+        headers.push((String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned()));
+        data = after_value;
+    }
+    (data == bytes.len()).then_some(headers)
+}
+
+/// Returns the value of the first header named `name`, or "" when there is none.
+pub fn first_value<'a>(headers: &'a [Header], name: &str) -> &'a str {
+    headers.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let field = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(field.try_into().ok()?))
+}
+
+/// Returns the `length` bytes at `start`, which must be followed by a NUL byte, and the
+/// position after that byte.
+fn take_terminated(bytes: &[u8], start: usize, length: usize) -> Option<(&[u8], usize)> {
+    let end = start.checked_add(length)?;
+    let field = bytes.get(start..end)?;
+    (bytes.get(end) == Some(&0)).then_some((field, end + 1))
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use envoy::request_headers;
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+mod envoy {
+    use super::{decode_pairs, Header};
+
+    /// `MapType::HttpRequestHeaders` in the proxy-wasm ABI.
+    const REQUEST_HEADERS: u32 = 0;
+    const STATUS_OK: u32 = 0;
+
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        fn proxy_get_header_map_pairs(map_type: u32, return_data: *mut *mut u8, return_size: *mut usize) -> u32;
+    }
+
+    /// Reads the current request's headers. Returns `None` when Envoy refuses the call (it
+    /// does outside the request-headers phase) or returns bytes that do not decode.
+    pub fn request_headers() -> Option<Vec<Header>> {
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: both pointers are valid for one write of their type. The status is read
+        // as a plain u32, so an unknown value cannot form an invalid enum.
+        let status = unsafe { proxy_get_header_map_pairs(REQUEST_HEADERS, &mut data, &mut size) };
+        if status != STATUS_OK {
+            return None;
+        }
+        if data.is_null() {
+            return Some(Vec::new());
+        }
+        // SAFETY: on success the host has filled `size` bytes that it allocated through the
+        // SDK's exported `proxy_on_memory_allocate`. That function returns a boxed slice of
+        // exactly `size` bytes from this module's allocator, so the Vec can own and free it.
+        let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
+        decode_pairs(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serializes headers as the host does.
+    fn encode(headers: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = u32::try_from(headers.len()).unwrap().to_le_bytes().to_vec();
+        for (name, value) in headers {
+            out.extend(u32::try_from(name.len()).unwrap().to_le_bytes());
+            out.extend(u32::try_from(value.len()).unwrap().to_le_bytes());
+        }
+        for (name, value) in headers {
+            out.extend(*name);
+            out.push(0);
+            out.extend(*value);
+            out.push(0);
+        }
+        out
+    }
+
+    fn owned(headers: &[(&str, &str)]) -> Vec<Header> {
+        headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn decode_keeps_order_and_repeats() {
+        let bytes = encode(&[(b":method", b"GET"), (b"x-a", b"1"), (b"x-a", b"2"), (b"empty", b"")]);
+        let expected = owned(&[(":method", "GET"), ("x-a", "1"), ("x-a", "2"), ("empty", "")]);
+        assert_eq!(decode_pairs(&bytes), Some(expected));
+    }
+
+    #[test]
+    fn decode_empty_map() {
+        assert_eq!(decode_pairs(&[]), Some(Vec::new()), "no bytes at all");
+        assert_eq!(decode_pairs(&encode(&[])), Some(Vec::new()), "a count of zero");
+    }
+
+    /// The case the SDK's reader panics on.
+    #[test]
+    fn decode_replaces_invalid_utf8_in_names() {
+        let bytes = encode(&[(b"x-\xff", b"v\xfe"), (b"authorization", b"Bearer t")]);
+        let expected = owned(&[("x-\u{fffd}", "v\u{fffd}"), ("authorization", "Bearer t")]);
+        assert_eq!(decode_pairs(&bytes), Some(expected));
+    }
+
+    #[test]
+    fn decode_rejects_inconsistent_lengths() {
+        let good = encode(&[(b"name", b"value")]);
+        let mut missing_nul = good.clone();
+        missing_nul[4 + 8 + 4] = b'x';
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let mut long_value = good.clone();
+        long_value[8] = 200;
+        let cases: [(&str, &[u8]); 5] = [
+            ("truncated", &good[..good.len() - 1]),
+            ("no NUL after the name", &missing_nul),
+            ("bytes after the last value", &trailing),
+            ("value length past the end", &long_value),
+            ("count larger than the bytes allow", &[255, 255, 255, 255, 0, 0]),
+        ];
+        for (case, bytes) in cases {
+            assert_eq!(decode_pairs(bytes), None, "{case}");
+        }
+    }
+
+    #[test]
+    fn first_value_takes_the_first() {
+        let headers = owned(&[("x-a", "1"), ("x-a", "2")]);
+        assert_eq!(first_value(&headers, "x-a"), "1");
+        assert_eq!(first_value(&headers, "x-b"), "", "an absent header reads as empty");
+    }
+}
