@@ -280,14 +280,14 @@ def scim_section(out, scim_rounds, reference, info):
                    f"enters the Wasm VM and passes through unchecked: median of the rounds' p50 "
                    f"{summary['pass'][1]:.3f} ms; paired by round, {plumbing * 1000:+.0f} µs "
                    f"({plumbing / summary['plain'][1] * 100:+.1f} %) over plain. "
-                   f"That is what Envoy's Wasm filter costs per request before the filter does any work (a "
-                   f"context per request, and a call into V8 for each callback the module exports: context "
-                   f"creation, request headers, done and delete, since scripts/build-filter removes the unused "
-                   f"response and log callbacks). The gate's own checks add {gate * 1000:+.0f} µs on top (paired median): "
-                   f"about nine host calls (the request "
-                   f"headers, the client address, the clock, the shared failure counter and token bucket, "
-                   f"the tenant header, the counter), four of which call back into the VM to allocate "
-                   f"what they return.\n")
+                   f"That is what Envoy's Wasm filter costs per request before the filter does any work: a "
+                   f"context per request and five crossings between Envoy and V8 (context creation, the "
+                   f"request-headers callback, one read of the whole header map with its allocation in the VM, "
+                   f"and deletion; scripts/build-filter removes the exports of the unused response, log and done "
+                   f"callbacks). The gate's own checks add {gate * 1000:+.0f} µs on top (paired median): nine more "
+                   f"crossings (the client address and the token bucket, each with an allocation in the VM, the "
+                   f"clock, the shared failure counter, the bucket's write, the tenant header and the counter; "
+                   f"tests/wasm_host_scim.rs pins the sequence) and the decision itself.\n")
 
     scim_cpu_paragraph(out, scim_rounds, info)
 
