@@ -315,6 +315,21 @@ fn missing_jwt_gets_401() {
     assert_no_response(&response, "no JWT");
 }
 
+/// Envoy cannot return a JWT payload that contains a null claim as a whole. The filter then
+/// reads the other claims one by one, so the user still logs in, without that attribute.
+#[test]
+fn jwt_null_claim_still_logs_in() {
+    let mut user = demo_user();
+    user["title"] = Value::Null;
+    let token = mint_jwt(&user, None);
+    let response = fetch("/saml/amion/init", &[("authorization", &bearer(&token))]);
+    assert_eq!(response.status, 200, "body:\n{}", response.body);
+    let facts = facts(&decode_response(&parse_form(&response.body)));
+    assert_eq!(facts.name_id, "dana.reyes@example.com");
+    assert_eq!(attribute(&facts, "email"), Some([user["email"].as_str().unwrap_or_default().to_owned()].as_slice()));
+    assert_eq!(attribute(&facts, "jobTitle"), None, "the null claim gives no attribute");
+}
+
 #[test]
 fn expired_jwt_rejected() {
     let expired = mint_jwt(&demo_user(), Some("2020-01-01T00:00:00Z"));

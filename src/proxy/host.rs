@@ -11,13 +11,13 @@ use std::rc::Rc;
 use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType, Status};
 use time::OffsetDateTime;
 
 use super::endpoints::{self, SamlRequest, MAX_POST_BODY_BYTES};
 use super::filter_config::FilterConfig;
 use super::header_map::{self, first_value};
-use super::identity::{self, IdentityHost};
+use super::identity::{self, IdentityHost, PropertyRead};
 use super::metrics;
 use super::outcome::{Event, Outcome, Rejection};
 use super::reply::Reply;
@@ -331,10 +331,14 @@ impl Http {
 struct RequestHost<'a>(&'a Http);
 
 impl IdentityHost for RequestHost<'_> {
-    fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+    fn property(&self, path: &[&str]) -> PropertyRead {
         // Not the SDK's `Context::get_property`, which panics on SerializationFailure: Envoy
         // 1.40 returns that for a JSON null in dynamic metadata, such as a JWT claim of null.
-        hostcalls::get_property(path.to_vec()).ok().flatten()
+        match hostcalls::get_property(path.to_vec()) {
+            Ok(Some(value)) => PropertyRead::Value(value),
+            Err(Status::SerializationFailure) => PropertyRead::Unserializable,
+            Ok(None) | Err(_) => PropertyRead::Absent,
+        }
     }
 
     /// Returns a header that is valid UTF-8. Envoy passes bytes 0x80 to 0xFF in header values

@@ -226,10 +226,29 @@ fn check_profile_key(key: &str, path: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// The result of reading one Envoy property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyRead {
+    Value(Vec<u8>),
+    Absent,
+    /// Present, but Envoy cannot serialize it: Envoy 1.40 returns `SerializationFailure` for
+    /// a JSON null in dynamic metadata, and for a whole map that contains one.
+    Unserializable,
+}
+
+impl PropertyRead {
+    fn value(self) -> Option<Vec<u8>> {
+        match self {
+            Self::Value(bytes) => Some(bytes),
+            Self::Absent | Self::Unserializable => None,
+        }
+    }
+}
+
 /// Host access for identity extraction: Envoy properties and request headers.
 pub trait IdentityHost {
-    /// Returns the property at `path` (`get_property` in proxy-wasm), `None` when absent.
-    fn property(&self, path: &[&str]) -> Option<Vec<u8>>;
+    /// Reads the property at `path` (`get_property` in proxy-wasm).
+    fn property(&self, path: &[&str]) -> PropertyRead;
     /// Returns the request header `name` (lowercase), `None` when absent.
     fn request_header(&self, name: &str) -> Option<String>;
 }
@@ -271,12 +290,16 @@ pub fn extract(config: &IdentityConfig, host: &dyn IdentityHost) -> Option<Ident
 
 fn from_jwt_authn(source: &JwtAuthnSource, host: &dyn IdentityHost) -> Option<Identity> {
     let base = ["metadata", "filter_metadata", source.metadata_namespace.as_str(), source.payload_in_metadata.as_str()];
-    host.property(&base)?;
+    // A payload with a null claim anywhere cannot be read whole, but it is still the verified
+    // payload, and its other claims read one by one.
+    if host.property(&base) == PropertyRead::Absent {
+        return None;
+    }
 
     let claim = |name: &str| {
         let mut path = base.to_vec();
         path.push(name);
-        host.property(&path)
+        host.property(&path).value()
     };
 
     let mut profile = Profile::new();
@@ -335,6 +358,9 @@ mod tests {
         IdentityConfig::from_json(Some(&value))
     }
 
+    /// Marks a property that Envoy cannot serialize.
+    const NULL: &[u8] = b"(null)";
+
     struct FakeHost {
         properties: HashMap<Vec<String>, Vec<u8>>,
         headers: HashMap<String, String>,
@@ -345,9 +371,12 @@ mod tests {
             Self { properties: HashMap::new(), headers: HashMap::new() }
         }
 
+        /// Stores a payload with `claims`. A claim whose value is [`NULL`] reads as Envoy reads
+        /// a JSON null, and makes the whole payload unserializable, as in Envoy.
         fn with_payload(mut self, claims: &[(&str, &[u8])]) -> Self {
             let base = ["metadata", "filter_metadata", DEFAULT_METADATA_NAMESPACE, DEFAULT_PAYLOAD_IN_METADATA];
-            self.properties.insert(base.iter().map(|s| s.to_string()).collect(), b"(pairs)".to_vec());
+            let whole = if claims.iter().any(|(_, value)| *value == NULL) { NULL } else { b"(pairs)" };
+            self.properties.insert(base.iter().map(|s| s.to_string()).collect(), whole.to_vec());
             for (name, value) in claims {
                 let mut path: Vec<String> = base.iter().map(|s| s.to_string()).collect();
                 path.push((*name).to_owned());
@@ -358,9 +387,13 @@ mod tests {
     }
 
     impl IdentityHost for FakeHost {
-        fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        fn property(&self, path: &[&str]) -> PropertyRead {
             let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-            self.properties.get(&key).cloned()
+            match self.properties.get(&key) {
+                Some(value) if value == NULL => PropertyRead::Unserializable,
+                Some(value) => PropertyRead::Value(value.clone()),
+                None => PropertyRead::Absent,
+            }
         }
 
         fn request_header(&self, name: &str) -> Option<String> {
@@ -444,6 +477,17 @@ mod tests {
         assert_eq!(identity.profile.get("lastName"), None);
         assert_eq!(identity.authn_instant.map(|t| t.unix_timestamp()), Some(1_700_000_000));
         assert_eq!(identity.source, IdentitySourceKind::JwtAuthn);
+    }
+
+    /// Envoy cannot return a payload that contains a null claim as a whole, but the payload is
+    /// there and its other claims read one by one.
+    #[test]
+    fn null_claim_keeps_other_claims() {
+        let config = IdentityConfig::from_json(None).expect("defaults");
+        let host = FakeHost::new().with_payload(&[("email", b"dana@example.test"), ("title", NULL)]);
+        let identity = extract(&config, &host).expect("the payload is present");
+        assert_eq!(identity.profile.get("email"), Some(&json!("dana@example.test")));
+        assert_eq!(identity.profile.get("title"), None, "the null claim is left out");
     }
 
     #[test]
