@@ -1,9 +1,9 @@
 //! The request header map, read from Envoy in one host call.
 //!
-//! In Envoy's V8, each call between Envoy and the Wasm VM costs about as much as the SCIM
-//! gate's whole decision (an estimate from the benchmark: a few microseconds each), and a
-//! call that returns data costs a second one, because Envoy calls back into the VM to
-//! allocate the returned bytes. Routing and the SCIM gate therefore share one read of
+//! On a request path in Envoy's V8, each call between Envoy and the Wasm VM costs 2 to 5 µs
+//! (measured with Envoy 1.40 on a 2-core machine; a loop of the same call takes 0.1 to
+//! 0.8 µs each, so most of it is cold caches). A call that returns data costs more, because
+//! Envoy calls back into the VM to allocate the returned bytes. Routing and the SCIM gate therefore share one read of
 //! the whole map instead of a read per header.
 //!
 //! The SDK's own reader (`get_http_request_headers_bytes`) panics when a header name is

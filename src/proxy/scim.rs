@@ -29,8 +29,8 @@ use crate::config::{Config, ConfigError, ConfigWarning};
 use crate::scim::config::UNKNOWN_TOKEN_ID;
 use crate::scim::path::has_prefix;
 use crate::scim::{
-    Accepted, BodyDecision, HeaderChanges, HeadersDecision, PendingBody, RejectReason, Rejection, RequestHead,
-    ScimGate, SharedStore,
+    Accepted, BodyDecision, GateHost, HeaderChanges, HeadersDecision, PendingBody, RejectReason, Rejection, RequestHead,
+    ScimGate,
 };
 
 /// The filter's verdict to Envoy at the end of a callback.
@@ -65,18 +65,17 @@ pub struct AwaitingBody {
     buffered_bytes: usize,
 }
 
-/// Envoy's side of one request, as the gate's glue uses it.
-pub trait ScimHost {
-    /// Returns the downstream address, `ip:port`, as Envoy determined it.
-    fn client_address(&self) -> Option<String>;
+/// Envoy's side of one request, as the gate's glue uses it; [`GateHost`] is the part that
+/// the gate's headers decision reads.
+pub trait ScimHost: GateHost {
+    /// Returns this host as the gate reads it.
+    fn gate_host(&mut self) -> &mut dyn GateHost;
     fn now(&self) -> OffsetDateTime;
     fn remove_request_header(&mut self, name: &str);
     fn add_request_header(&mut self, name: &str, value: &str);
     /// Returns the first `size` bytes of the body buffered so far.
     fn request_body(&self, size: usize) -> Vec<u8>;
     fn send_reply(&mut self, status: u16, headers: &[(String, String)], body: &[u8]);
-    /// Returns the rate-limit state that every worker shares.
-    fn store(&mut self) -> &mut dyn SharedStore;
     fn log(&self, level: Level, line: &str);
     /// Returns whether a line at `level` would be logged, so that dropped lines are not
     /// built.
@@ -138,11 +137,10 @@ pub fn on_request_headers(
 ) -> Step {
     let method = first_value(headers, ":method").to_owned();
     let path = first_value(headers, ":path").to_owned();
-    let client_address = host.client_address();
     let now = host.now();
-    let head = RequestHead { method: &method, path: &path, headers, client_address: client_address.as_deref() };
+    let head = RequestHead { method: &method, path: &path, headers };
 
-    match gate.on_request_headers(&head, now, host.store()) {
+    match gate.on_request_headers(&head, now, host.gate_host()) {
         HeadersDecision::Reject(rejection) => reject(host, &rejection, &method, &path),
         HeadersDecision::Forward { changes, accepted } => {
             apply(host, &changes);
@@ -242,7 +240,7 @@ mod envoy {
     use time::OffsetDateTime;
 
     use super::{Flow, ScimHost};
-    use crate::scim::{SharedStore, StoreError};
+    use crate::scim::{GateHost, SharedStore, StoreError};
 
     impl From<Flow> for Action {
         fn from(flow: Flow) -> Self {
@@ -292,13 +290,23 @@ mod envoy {
         }
     }
 
-    impl ScimHost for EnvoyHost<'_> {
+    impl GateHost for EnvoyHost<'_> {
+        fn store(&mut self) -> &mut dyn SharedStore {
+            &mut self.store
+        }
+
         /// Envoy's `source.address`: the peer of the downstream connection, or the address
         /// that the connection manager took from `X-Forwarded-For` when it is configured to
         /// trust that many hops (`xff_num_trusted_hops`). A client cannot set it otherwise.
         fn client_address(&self) -> Option<String> {
             let address = self.context.get_property(vec!["source", "address"])?;
             Some(String::from_utf8_lossy(&address).into_owned())
+        }
+    }
+
+    impl ScimHost for EnvoyHost<'_> {
+        fn gate_host(&mut self) -> &mut dyn GateHost {
+            self
         }
 
         fn now(&self) -> OffsetDateTime {
@@ -320,10 +328,6 @@ mod envoy {
         fn send_reply(&mut self, status: u16, headers: &[(String, String)], body: &[u8]) {
             let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
             self.context.send_http_response(u32::from(status), headers, Some(body));
-        }
-
-        fn store(&mut self) -> &mut dyn SharedStore {
-            &mut self.store
         }
 
         fn log(&self, level: Level, line: &str) {
@@ -359,7 +363,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::scim::{MemoryStore, TokenDigest};
+    use crate::scim::{MemoryStore, SharedStore, TokenDigest};
 
     const NOW: OffsetDateTime = datetime!(2026-12-04 12:00:00 UTC);
     const TOKEN: &str = "edgeidp_scim_glue-test-token-0123456789abcdefghijklmnopqrstu";
@@ -412,9 +416,19 @@ mod tests {
         on_request_headers(gate, host, &headers, end_of_stream)
     }
 
-    impl ScimHost for FakeHost {
+    impl GateHost for FakeHost {
+        fn store(&mut self) -> &mut dyn SharedStore {
+            &mut self.store
+        }
+
         fn client_address(&self) -> Option<String> {
             Some("192.0.2.7:5555".to_owned())
+        }
+    }
+
+    impl ScimHost for FakeHost {
+        fn gate_host(&mut self) -> &mut dyn GateHost {
+            self
         }
 
         fn now(&self) -> OffsetDateTime {
@@ -436,10 +450,6 @@ mod tests {
         fn send_reply(&mut self, status: u16, headers: &[(String, String)], body: &[u8]) {
             assert!(self.reply.is_none(), "a second reply for one request");
             self.reply = Some((status, headers.to_vec(), body.to_vec()));
-        }
-
-        fn store(&mut self) -> &mut dyn SharedStore {
-            &mut self.store
         }
 
         fn log(&self, level: Level, line: &str) {

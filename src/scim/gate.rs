@@ -8,7 +8,8 @@
 //! stream it calls [`ScimGate::on_request_body`] with the whole body, or with an empty body
 //! if the headers ended the stream.
 //!
-//! Checks run in this order: failed-authentication throttle for the client address, the
+//! Checks run in this order: failed-authentication throttle for the client address (only
+//! while some client has a failure window open, see [`rate_limit::failures_recent`]), the
 //! token, its validity window, the path, the tenant, the token's rate limit, the
 //! operation, the body's headers, and last the body.
 
@@ -42,8 +43,16 @@ pub struct RequestHead<'a> {
     pub path: &'a str,
     /// Every header, repeated names included, as the host lists them.
     pub headers: &'a [(String, String)],
-    /// The downstream address, `ip:port` (Envoy's `source.address`).
-    pub client_address: Option<&'a str>,
+}
+
+/// What the gate reads from the host while it decides on headers.
+pub trait GateHost {
+    /// Returns the rate-limit state shared with the other workers.
+    fn store(&mut self) -> &mut dyn SharedStore;
+    /// Reads the downstream address, `ip:port` (Envoy's `source.address`). The gate reads it
+    /// only to throttle or count failed authentications, because each read is a call into
+    /// Envoy.
+    fn client_address(&self) -> Option<String>;
 }
 
 impl RequestHead<'_> {
@@ -141,19 +150,20 @@ impl ScimGate {
         self.config.max_body_bytes
     }
 
-    /// Decides a request from its headers. `store` contains the rate-limit state shared with
-    /// the other workers.
+    /// Decides a request from its headers.
     pub fn on_request_headers(
         &self,
         request: &RequestHead<'_>,
         now: OffsetDateTime,
-        store: &mut dyn SharedStore,
+        host: &mut dyn GateHost,
     ) -> HeadersDecision {
         let now_seconds = u64::try_from(now.unix_timestamp()).unwrap_or(0);
-        let failure_key = rate_limit::failure_key(&self.failure_secret, request.client_address);
         let limit = self.config.failed_auth_limit;
-        if let Some(retry_after_seconds) = rate_limit::throttled(store, &failure_key, limit, now_seconds) {
-            return self.reject(RejectReason::AuthThrottled { retry_after_seconds }, None);
+        if rate_limit::failures_recent(host.store(), now_seconds) {
+            let failure_key = self.failure_key(host);
+            if let Some(retry_after_seconds) = rate_limit::throttled(host.store(), &failure_key, limit, now_seconds) {
+                return self.reject(RejectReason::AuthThrottled { retry_after_seconds }, None);
+            }
         }
 
         let token = match self.authenticate(request, now) {
@@ -161,15 +171,21 @@ impl ScimGate {
             Err((reason, token)) => {
                 // A failure to count does not change the response, which is already a
                 // rejection.
-                let _ = rate_limit::record_failure(store, &failure_key, limit, now_seconds);
+                let failure_key = self.failure_key(host);
+                let _ = rate_limit::record_failure(host.store(), &failure_key, limit, now_seconds);
                 return self.reject(reason, token.map(|t| t.id.as_str()));
             }
         };
 
-        match self.authorize(request, token, now, store) {
+        match self.authorize(request, token, now, host.store()) {
             Ok(decision) => decision,
             Err(reason) => self.reject(reason, Some(&token.id)),
         }
+    }
+
+    /// Returns the shared-data key of the failure counter for the request's client.
+    fn failure_key(&self, host: &dyn GateHost) -> String {
+        rate_limit::failure_key(&self.failure_secret, host.client_address().as_deref())
     }
 
     /// Decides a request from its whole body.

@@ -26,7 +26,7 @@ pub mod token;
 
 pub use config::ScimConfig;
 pub use error::{RejectReason, Rejection};
-pub use gate::{Accepted, BodyDecision, HeaderChanges, HeadersDecision, PendingBody, RequestHead, ScimGate};
+pub use gate::{Accepted, BodyDecision, GateHost, HeaderChanges, HeadersDecision, PendingBody, RequestHead, ScimGate};
 pub use operation::{Operation, OperationSet};
 pub use rate_limit::{MemoryStore, SharedStore, StoreError};
 pub use token::{generate_token, token_config_entry, TokenDigest, TOKEN_PREFIX};

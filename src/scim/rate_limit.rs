@@ -1,6 +1,11 @@
 //! Rate limits shared by every Envoy worker: a token bucket per bearer token, and a window
 //! of failed authentications per client address.
 //!
+//! Every failed authentication also moves a single marker, the end of the latest failure
+//! window ([`failures_recent`]). While no window is open, no client can be throttled, so
+//! the gate skips reading the client's address and counter, two of the calls into Envoy
+//! that an accepted request would otherwise make.
+//!
 //! Each worker runs its own VM, so the state lives in the host's shared data, reached
 //! through [`SharedStore`]. Updates are read-modify-write with compare-and-swap: a worker
 //! that loses a race reads the new value and tries again, at most [`MAX_CAS_ATTEMPTS`]
@@ -170,6 +175,45 @@ fn normalize_address(address: &str) -> String {
     }
 }
 
+/// The shared-data key of the marker: the end, in seconds since the epoch, of the latest
+/// failure window of any client.
+pub const RECENT_FAILURES_KEY: &str = "edgeidp.scim.failures.recent";
+
+/// Returns whether a failure window may be open at `now_seconds`, for some client. A
+/// marker that does not decode counts as open.
+pub fn failures_recent(store: &dyn SharedStore, now_seconds: u64) -> bool {
+    match store.get(RECENT_FAILURES_KEY) {
+        None => false,
+        Some((bytes, _)) => decode_marker(&bytes).is_none_or(|end| now_seconds < end),
+    }
+}
+
+/// Moves the marker to `end_seconds` unless it is already later.
+fn mark_recent_failure(store: &mut dyn SharedStore, end_seconds: u64) -> Result<(), StoreError> {
+    for _ in 0..MAX_CAS_ATTEMPTS {
+        let stored = store.get(RECENT_FAILURES_KEY);
+        let cas = stored.as_ref().map(|(_, cas)| *cas);
+        if stored.and_then(|(bytes, _)| decode_marker(&bytes)).is_some_and(|end| end >= end_seconds) {
+            return Ok(());
+        }
+        let mut bytes = vec![STATE_VERSION];
+        bytes.extend_from_slice(&end_seconds.to_le_bytes());
+        match store.set(RECENT_FAILURES_KEY, &bytes, cas) {
+            Ok(()) => return Ok(()),
+            Err(StoreError::CasMismatch) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(StoreError::CasMismatch)
+}
+
+fn decode_marker(bytes: &[u8]) -> Option<u64> {
+    match bytes.split_first()? {
+        (&STATE_VERSION, end) => Some(u64::from_le_bytes(end.try_into().ok()?)),
+        _ => None,
+    }
+}
+
 /// Returns the seconds until the window ends if the counter under `key` has reached the
 /// limit.
 pub fn throttled(store: &dyn SharedStore, key: &str, limit: FailureLimit, now_seconds: u64) -> Option<u64> {
@@ -179,13 +223,17 @@ pub fn throttled(store: &dyn SharedStore, key: &str, limit: FailureLimit, now_se
 }
 
 /// Counts one failed authentication under `key`, starting a new window when the last one
-/// has ended.
+/// has ended. The marker moves first, so a worker that reads the new count also reads the
+/// new marker. A window ends at most `window_seconds` after its last failure, so the marker
+/// covers every open window. If the marker cannot move, the count is still recorded and
+/// the error returned.
 pub fn record_failure(
     store: &mut dyn SharedStore,
     key: &str,
     limit: FailureLimit,
     now_seconds: u64,
 ) -> Result<(), StoreError> {
+    let marked = mark_recent_failure(store, now_seconds.saturating_add(u64::from(limit.window_seconds)));
     for _ in 0..MAX_CAS_ATTEMPTS {
         let stored = store.get(key);
         let cas = stored.as_ref().map(|(_, cas)| *cas);
@@ -197,7 +245,7 @@ pub fn record_failure(
             _ => (now_seconds, 1),
         };
         match store.set(key, &encode_window(start, count), cas) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return marked,
             Err(StoreError::CasMismatch) => continue,
             Err(error) => return Err(error),
         }
@@ -375,6 +423,44 @@ mod tests {
         }
         record_failure(&mut store, "f", FAILURES, 200).ok();
         assert_eq!(throttled(&store, "f", FAILURES, 200), None, "one failure in the new window");
+    }
+
+    #[test]
+    fn marker_covers_open_windows() {
+        let mut store = MemoryStore::default();
+        assert!(!failures_recent(&store, 100), "no failure recorded yet");
+        for time in [100, 130, 150] {
+            record_failure(&mut store, "f", FAILURES, time).ok();
+        }
+        assert!(throttled(&store, "f", FAILURES, 159).is_some(), "the window opened at 100 ends at 160");
+        assert!(failures_recent(&store, 159), "the marker covers it");
+        assert!(failures_recent(&store, 209), "the marker follows the last failure, at 150");
+        assert!(!failures_recent(&store, 210), "no window is open after 210");
+    }
+
+    #[test]
+    fn marker_never_moves_back() {
+        let mut store = MemoryStore::default();
+        record_failure(&mut store, "a", FAILURES, 200).ok();
+        record_failure(&mut store, "b", FailureLimit { max_failures: 3, window_seconds: 10 }, 205).ok();
+        assert!(failures_recent(&store, 259), "a shorter window recorded later keeps the end at 260");
+    }
+
+    #[test]
+    fn marker_unreadable_counts_as_recent() {
+        let mut store = MemoryStore::default();
+        store.set(RECENT_FAILURES_KEY, b"garbage", None).ok();
+        assert!(failures_recent(&store, 100), "fail closed: the gate reads the client's counter");
+        record_failure(&mut store, "f", FAILURES, 100).ok();
+        assert!(failures_recent(&store, 159), "a failure replaces the unreadable marker");
+        assert!(!failures_recent(&store, 160));
+    }
+
+    #[test]
+    fn marker_retries_cas() {
+        let mut store = RacingStore { inner: MemoryStore::default(), conflicts: 3 };
+        assert_eq!(record_failure(&mut store, "f", FAILURES, 100), Ok(()));
+        assert!(failures_recent(&store, 159), "the marker is written despite three lost races");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use edgeidp::scim::{
-    BodyDecision, HeaderChanges, HeadersDecision, MemoryStore, Operation, OperationSet, Rejection, RequestHead,
+    BodyDecision, GateHost, HeaderChanges, HeadersDecision, MemoryStore, Operation, OperationSet, Rejection, RequestHead,
     ScimGate, SharedStore, TokenDigest,
 };
 use serde_json::{json, Value};
@@ -120,13 +120,9 @@ impl Outcome {
 
 /// Runs a request through the gate as the proxy glue does.
 pub fn run(gate: &ScimGate, request: &Request, now: OffsetDateTime, store: &mut dyn SharedStore) -> Outcome {
-    let head = RequestHead {
-        method: &request.method,
-        path: &request.path,
-        headers: &request.headers,
-        client_address: Some(&request.client_address),
-    };
-    match gate.on_request_headers(&head, now, store) {
+    let head = RequestHead { method: &request.method, path: &request.path, headers: &request.headers };
+    let mut host = TestGateHost { store, client_address: &request.client_address };
+    match gate.on_request_headers(&head, now, &mut host) {
         HeadersDecision::Reject(rejection) => Outcome::Rejected(rejection),
         HeadersDecision::Forward { changes, accepted } => {
             Outcome::Forwarded { changes, operations: accepted.operations.to_string(), waited_for_body: false }
@@ -140,6 +136,22 @@ pub fn run(gate: &ScimGate, request: &Request, now: OffsetDateTime, store: &mut 
                 }
             }
         }
+    }
+}
+
+/// The gate's view of the host: a store and the request's client address.
+struct TestGateHost<'a> {
+    store: &'a mut dyn SharedStore,
+    client_address: &'a str,
+}
+
+impl GateHost for TestGateHost<'_> {
+    fn store(&mut self) -> &mut dyn SharedStore {
+        self.store
+    }
+
+    fn client_address(&self) -> Option<String> {
+        Some(self.client_address.to_owned())
     }
 }
 
