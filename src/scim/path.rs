@@ -20,6 +20,32 @@ pub fn split_query(path: &str) -> (&str, Option<&str>) {
 /// segments resolved (RFC 3986 §5.2.4), repeated `/` merged, ASCII lowercase.
 pub fn canonical(path: &str) -> String {
     let (path, _) = split_query(path);
+    if let Some(simple) = simple_canonical(path) {
+        return simple;
+    }
+    resolved_canonical(path)
+}
+
+/// Returns the canonical form of a path that needs no decoding and no resolution (no `%`,
+/// `\` or `;`, no empty, `.` or `..` segment before a trailing `/`), as most paths are. It
+/// equals [`resolved_canonical`] with one allocation instead of four, and every request
+/// that reaches the filter is routed through it.
+fn simple_canonical(path: &str) -> Option<String> {
+    if !path.starts_with('/') || path.contains(['%', '\\', ';']) {
+        return None;
+    }
+    let body = path.strip_suffix('/').unwrap_or(path);
+    if body.split('/').skip(1).any(|segment| matches!(segment, "" | "." | "..")) {
+        return None;
+    }
+    let mut canonical = body.to_ascii_lowercase();
+    if canonical.is_empty() {
+        canonical.push('/');
+    }
+    Some(canonical)
+}
+
+fn resolved_canonical(path: &str) -> String {
     let decoded = percent_decode(path).replace('\\', "/");
 
     let mut segments: Vec<&str> = Vec::new();
@@ -117,6 +143,28 @@ pub fn has_access_token_parameter(query: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut must agree with the full resolution on every path it accepts.
+    #[test]
+    fn simple_canonical_agrees() {
+        let paths = ["/", "/Scim/V2/Users/", "/scim/v2", "/a/b/c", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..",
+            "/.", "//", "", "a/b", "/a;b", "/a%2fb", "/a\\b", "/ü/Ä", "/a/b//", "/...", "/.a/b."];
+        for path in paths {
+            if let Some(simple) = simple_canonical(path) {
+                assert_eq!(simple, resolved_canonical(path), "{path:?}");
+            }
+        }
+        assert_eq!(simple_canonical("/Scim/V2/Users/").as_deref(), Some("/scim/v2/users"), "the common case takes it");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn simple_canonical_agrees_on_random_paths(path in "[/a-zA-Z.%;\\\\]{0,24}") {
+            if let Some(simple) = simple_canonical(&path) {
+                proptest::prop_assert_eq!(simple, resolved_canonical(&path));
+            }
+        }
+    }
 
     #[test]
     fn canonical_table() {
