@@ -284,9 +284,9 @@ def scim_section(out, scim_rounds, reference, info):
                    f"context per request and five crossings between Envoy and V8 (context creation, the "
                    f"request-headers callback, one read of the whole header map with its allocation in the VM, "
                    f"and deletion; scripts/build-filter removes the exports of the unused response, log and done "
-                   f"callbacks). The gate's own checks add {gate * 1000:+.0f} µs on top (paired median): nine more "
-                   f"crossings (the client address and the token bucket, each with an allocation in the VM, the "
-                   f"clock, the shared failure counter, the bucket's write, the tenant header and the counter; "
+                   f"callbacks). The gate's own checks add {gate * 1000:+.0f} µs on top (paired median): seven more "
+                   f"crossings (the clock, the marker of recent failed authentications, the token bucket's read "
+                   f"with its allocation in the VM and its write, the tenant header and the counter; "
                    f"tests/wasm_host_scim.rs pins the sequence) and the decision itself.\n")
 
     window = paired_differences(scim_rounds, "p50_ms", "window-gated", "window-plain")
