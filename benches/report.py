@@ -2,6 +2,10 @@
 
 Usage: python3 benches/report.py RESULTS OUTPUT
 
+RESULTS is the file benches/run writes, target/bench-results.txt. A file from one step alone
+(benches/scim-gate, for instance) also needs the `openssl` lines of a full run; the sections
+of the steps that did not run are left out or show `?`.
+
 Each result line starts with its kind: openssl, native, v8, wasmtime, envoy-v8 (signing), module,
 load (wrk runs), memory, envoy, scim, version (SimpleSAMLphp), machine and command. The rest of a line
 is KEY=VALUE fields, except for openssl's `openssl speed -mr` record and the command line.
@@ -284,7 +288,9 @@ def scim_section(out, scim_rounds, reference, info):
                    f"context per request and five crossings between Envoy and V8 (context creation, the "
                    f"request-headers callback, one read of the whole header map with its allocation in the VM, "
                    f"and deletion; scripts/build-filter removes the exports of the unused response, log and done "
-                   f"callbacks). The gate's own checks add {gate * 1000:+.0f} µs on top (paired median): seven more "
+                   f"callbacks). The gate's own checks add {gate * 1000:+.0f} µs of p50 on top (paired median; this "
+                   f"difference of two noisy figures can come out negative, and the CPU time per request below "
+                   f"is the steadier measure of it): seven more "
                    f"crossings (the clock, the marker of recent failed authentications, the token bucket's read "
                    f"with its allocation in the VM and its write, the tenant header and the counter; "
                    f"tests/wasm_host_scim.rs pins the sequence) and the decision itself.\n")
@@ -338,6 +344,9 @@ def main(argv):
     if len(argv) != 3:
         sys.exit(__doc__)
     openssl, signing, loads, memory, scim_rounds, info = parse(argv[1])
+    if "default" not in openssl:
+        sys.exit(f"{argv[1]} has no `openssl default` line, the reference for every ratio; "
+                 "run benches/run, or copy the openssl lines of an earlier results file into it")
     reference = openssl["default"]
     cpu = run("sh", "-c", "lscpu | sed -n 's/^Model name: *//p'") or "unknown CPU"
     cores = run("nproc")

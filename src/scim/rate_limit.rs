@@ -3,8 +3,8 @@
 //!
 //! Every failed authentication also moves a single marker, the end of the latest failure
 //! window ([`failures_recent`]). While no window is open, no client can be throttled, so
-//! the gate skips reading the client's address and counter, two of the calls into Envoy
-//! that an accepted request would otherwise make.
+//! the gate skips reading the client's address and counter, up to four crossings between
+//! Envoy and the VM that an accepted request would otherwise make.
 //!
 //! Each worker runs its own VM, so the state lives in the host's shared data, reached
 //! through [`SharedStore`]. Updates are read-modify-write with compare-and-swap: a worker
