@@ -37,6 +37,11 @@ fn corpus_config() -> Value {
     config
 }
 
+fn with_rate_limit(mut entry: Value, rate_limit: Value) -> Value {
+    entry["rate_limit"] = rate_limit;
+    entry
+}
+
 fn configured(host: &Host, config: &Value) -> Vm {
     let mut vm = host.vm();
     assert!(vm.configure(&config.to_string()), "configuration rejected:\n{}", vm.log_text());
@@ -44,11 +49,15 @@ fn configured(host: &Host, config: &Value) -> Vm {
 }
 
 /// Returns request `index` of the 10,000: every endpoint and outcome in turn, and a signed
-/// Response only once in 100, since one costs about 50 ms in this host.
+/// Response only once in 100, since one costs about 50 ms in this host. SCIM requests come
+/// with the right token, and once in 100 with a wrong one, which opens a failure window.
 fn mixed_request(index: usize) -> Request {
     let claims = reference_claims();
     match index % 100 {
         0 => Request::get("/saml/amion/init").jwt_payload(&claims),
+        99 => Request::get("/scim/v2/Users").header("authorization", "Bearer edgeidp_scim_wrong"),
+        n if n % 10 == 9 => Request::get(&format!("/scim/v2/Users?startIndex={index}"))
+            .header("authorization", &format!("Bearer {}", token("okta"))),
         n if n % 10 == 1 => Request::get("/saml/metadata"),
         n if n % 10 == 2 => Request::new("HEAD", "/saml/doximity/metadata"),
         n if n % 10 == 3 => Request::get(&format!("/saml/app{index}/init")),
@@ -64,8 +73,8 @@ fn mixed_request(index: usize) -> Request {
 /// 10,000 requests through one VM. The filter's memory grows while its allocator warms up
 /// and must then stay flat: no size after the first 1,000 requests may exceed the size at
 /// 1,000, and none may exceed the size after configuration by more than [`MAX_GROWTH`].
-/// Measured when this test was written: 1,310,720 bytes (20 wasm pages) after
-/// configuration, 1,376,256 (21 pages) from 1,000 requests on, unchanged at 10,000.
+/// Measured with the SCIM requests added: 1,376,256 bytes (21 wasm pages) after
+/// configuration, 1,441,792 (22 pages) from 1,000 requests on, unchanged at 10,000.
 /// Linear memory the filter may add over 10,000 requests: four 64 KiB wasm pages.
 const MAX_GROWTH: usize = 4 * 64 * 1024;
 
@@ -73,7 +82,10 @@ const MAX_GROWTH: usize = 4 * 64 * 1024;
 fn memory_bounded_over_10000_requests() {
     let host = Host::release();
     host.set_time(NOW);
-    let mut vm = configured(&host, &reference_config_json());
+    let mut config = reference_config_json();
+    let unlimited = json!({"requests_per_second": 100_000, "burst": 1_000_000});
+    config["scim"] = json!({"tokens": [with_rate_limit(token_entry("okta", "acme", None), unlimited)]});
+    let mut vm = configured(&host, &config);
     let after_configure = vm.memory_bytes();
 
     let mut sizes = Vec::new();
