@@ -142,6 +142,17 @@ fn accepted_get_crossings() {
     assert_eq!(vm.take_crossings(), expected, "crossings between host and VM for one accepted GET");
 }
 
+/// An address that Envoy cannot return reads as absent instead of stopping the VM, as the
+/// SDK's own property reader would.
+#[test]
+fn unreadable_client_address_no_trap() {
+    let (_host, mut vm) = gate();
+    vm.request(&get_users("Bearer edgeidp_scim_wrong"));
+    vm.inject_status("proxy_get_property", status::INTERNAL_FAILURE);
+    let outcome = vm.try_request(&get_users(&bearer("okta"))).expect("the VM does not trap");
+    assert!(outcome.continued(), "{:?}: {}", outcome.flow, outcome.body_text());
+}
+
 /// After a failed authentication, and until its window ends, every request reads its
 /// client's address and failure counter, so that a throttled client stays throttled.
 #[test]

@@ -299,7 +299,9 @@ mod envoy {
         /// that the connection manager took from `X-Forwarded-For` when it is configured to
         /// trust that many hops (`xff_num_trusted_hops`). A client cannot set it otherwise.
         fn client_address(&self) -> Option<String> {
-            let address = self.context.get_property(vec!["source", "address"])?;
+            // Not the SDK's `Context::get_property`, which panics on any error status. An
+            // address that cannot be read reads as absent, which shares one failure slot.
+            let address = hostcalls::get_property(vec!["source", "address"]).ok().flatten()?;
             Some(String::from_utf8_lossy(&address).into_owned())
         }
     }
