@@ -164,6 +164,10 @@ fn failure_window_reads_client_address() {
     let reads = vm.take_crossings().into_iter().filter(|call| *call == "proxy_get_property").count();
     assert_eq!(reads, 1, "the accepted request reads its client's address once");
 
+    vm.request(&get_users("Bearer edgeidp_scim_wrong"));
+    let reads = vm.take_crossings().into_iter().filter(|call| *call == "proxy_get_property").count();
+    assert_eq!(reads, 1, "a failure inside the window reads the address once, to check and to count");
+
     host.advance(Duration::seconds(61));
     vm.request(&get_users(&bearer("okta")));
     let crossings = vm.take_crossings();

@@ -1,10 +1,10 @@
 //! The request header map, read from Envoy in one host call.
 //!
-//! On a request path in Envoy's V8, each call between Envoy and the Wasm VM costs 2 to 5 µs
-//! (measured with Envoy 1.40 on a 2-core machine; a loop of the same call takes 0.1 to
-//! 0.8 µs each, so most of it is cold caches). A call that returns data costs more, because
-//! Envoy calls back into the VM to allocate the returned bytes. Routing and the SCIM gate therefore share one read of
-//! the whole map instead of a read per header.
+//! Each call between Envoy and the Wasm VM costs 2 to 5 µs on a request path, measured with
+//! Envoy 1.40's V8 on a 2-core machine. The same call repeated in a loop takes 0.1 to 0.8 µs,
+//! so most of the cost is cold caches. A call that returns data costs more, because Envoy
+//! calls back into the VM to allocate the bytes. Routing and the SCIM gate therefore share
+//! one read of the whole map.
 //!
 //! The SDK's own reader (`get_http_request_headers_bytes`) panics when a header name is
 //! not UTF-8, and a panic stops the worker's VM. This module decodes the host's

@@ -190,25 +190,25 @@ impl HttpContext for Http {
         };
         // One read of the whole map serves routing and the SCIM gate; see header_map.
         let Some(headers) = header_map::request_headers() else {
-            error!("[{}] Envoy did not return the request headers; failing closed", self.context_id);
+            error!("[{}] reading the request headers failed; answering 500 (failing closed)", self.context_id);
             self.send(Reply::text(500, "The request headers could not be read."));
             return Action::Pause;
         };
         let method = first_value(&headers, ":method");
-        let path_and_query = first_value(&headers, ":path").to_owned();
-        let split = PathAndQuery::split(&path_and_query);
+        let path_and_query = first_value(&headers, ":path");
+        let split = PathAndQuery::split(path_and_query);
 
-        match route_request(&state.config, method, &path_and_query) {
+        match route_request(&state.config, method, path_and_query) {
             Route::PassThrough => Action::Continue,
             Route::Scim => self.scim_step(|gate, host| scim::on_request_headers(gate, host, &headers, end_of_stream)),
             Route::Saml(SamlEndpoint::SsoPost { app }) if !end_of_stream => {
                 // Continue here and Pause in the body callback: pausing the headers would
                 // stop Envoy from ever delivering the body to this filter.
-                self.pending_post = Some(PendingPost { app: app.to_owned(), path_and_query: path_and_query.clone() });
+                self.pending_post = Some(PendingPost { app: app.to_owned(), path_and_query: path_and_query.to_owned() });
                 Action::Continue
             }
             Route::Saml(endpoint) => {
-                let request = SamlRequest { endpoint, path_and_query: &path_and_query, query: split.query, body: &[] };
+                let request = SamlRequest { endpoint, path_and_query, query: split.query, body: &[] };
                 self.answer(&state, &request);
                 Action::Pause
             }

@@ -65,10 +65,11 @@ pub struct AwaitingBody {
     buffered_bytes: usize,
 }
 
-/// Envoy's side of one request, as the gate's glue uses it; [`GateHost`] is the part that
+/// Envoy's side of one request, as the gate's glue uses it. [`GateHost`] is the part that
 /// the gate's headers decision reads.
 pub trait ScimHost: GateHost {
-    /// Returns this host as the gate reads it.
+    /// Returns this host as a [`GateHost`]. Rust before 1.86 cannot convert the trait object
+    /// itself, and the crate supports 1.82.
     fn gate_host(&mut self) -> &mut dyn GateHost;
     fn now(&self) -> OffsetDateTime;
     fn remove_request_header(&mut self, name: &str);
@@ -79,7 +80,7 @@ pub trait ScimHost: GateHost {
     fn log(&self, level: Level, line: &str);
     /// Returns whether a line at `level` would be logged, so that dropped lines are not
     /// built.
-    fn logs(&self, level: Level) -> bool;
+    fn log_enabled(&self, level: Level) -> bool;
     /// Adds one to the counter `metric`.
     fn count(&self, metric: &str);
 }
@@ -135,20 +136,21 @@ pub fn on_request_headers(
     headers: &[Header],
     end_of_stream: bool,
 ) -> Step {
-    let method = first_value(headers, ":method").to_owned();
-    let path = first_value(headers, ":path").to_owned();
+    let method = first_value(headers, ":method");
+    let path = first_value(headers, ":path");
     let now = host.now();
-    let head = RequestHead { method: &method, path: &path, headers };
+    let head = RequestHead { method, path, headers };
 
     match gate.on_request_headers(&head, now, host.gate_host()) {
-        HeadersDecision::Reject(rejection) => reject(host, &rejection, &method, &path),
+        HeadersDecision::Reject(rejection) => reject(host, &rejection, method, path),
         HeadersDecision::Forward { changes, accepted } => {
             apply(host, &changes);
-            accept(host, &accepted, &method, &path)
+            accept(host, &accepted, method, path)
         }
         HeadersDecision::NeedBody { changes, pending } => {
             apply(host, &changes);
-            let awaiting = AwaitingBody { pending, method, path, buffered_bytes: 0 };
+            let awaiting =
+                AwaitingBody { pending, method: method.to_owned(), path: path.to_owned(), buffered_bytes: 0 };
             if end_of_stream {
                 decide(gate, host, &awaiting, &[])
             } else {
@@ -204,7 +206,7 @@ fn apply(host: &mut dyn ScimHost, changes: &HeaderChanges) {
 
 fn accept(host: &mut dyn ScimHost, accepted: &Accepted, method: &str, path: &str) -> Step {
     host.count(&accepted_metric(&accepted.token_id));
-    if host.logs(Level::Debug) {
+    if host.log_enabled(Level::Debug) {
         host.log(Level::Debug, &accepted.log_line(method, path));
     }
     Step::done(Flow::Continue)
@@ -336,7 +338,7 @@ mod envoy {
             log::log!(level, "[{}] {line}", self.context_id);
         }
 
-        fn logs(&self, level: Level) -> bool {
+        fn log_enabled(&self, level: Level) -> bool {
             level <= log::max_level()
         }
 
@@ -458,7 +460,7 @@ mod tests {
             self.lines.borrow_mut().push((level, line.to_owned()));
         }
 
-        fn logs(&self, _level: Level) -> bool {
+        fn log_enabled(&self, _level: Level) -> bool {
             true
         }
 

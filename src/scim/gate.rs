@@ -8,10 +8,10 @@
 //! stream it calls [`ScimGate::on_request_body`] with the whole body, or with an empty body
 //! if the headers ended the stream.
 //!
-//! Checks run in this order: failed-authentication throttle for the client address (only
-//! while some client has a failure window open, see [`rate_limit::failures_recent`]), the
+//! Checks run in this order: failed-authentication throttle for the client address, the
 //! token, its validity window, the path, the tenant, the token's rate limit, the
-//! operation, the body's headers, and last the body.
+//! operation, the body's headers, and last the body. The throttle is checked only while some
+//! client has a failure window open (see [`rate_limit::failures_recent`]).
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -159,9 +159,11 @@ impl ScimGate {
     ) -> HeadersDecision {
         let now_seconds = u64::try_from(now.unix_timestamp()).unwrap_or(0);
         let limit = self.config.failed_auth_limit;
+        // Computed at most once, because it reads the client's address from the host.
+        let mut failure_key = None;
         if rate_limit::failures_recent(host.store(), now_seconds) {
-            let failure_key = self.failure_key(host);
-            if let Some(retry_after_seconds) = rate_limit::throttled(host.store(), &failure_key, limit, now_seconds) {
+            let key = failure_key.insert(self.failure_key(host));
+            if let Some(retry_after_seconds) = rate_limit::throttled(host.store(), key, limit, now_seconds) {
                 return self.reject(RejectReason::AuthThrottled { retry_after_seconds }, None);
             }
         }
@@ -171,8 +173,8 @@ impl ScimGate {
             Err((reason, token)) => {
                 // A failure to count does not change the response, which is already a
                 // rejection.
-                let failure_key = self.failure_key(host);
-                let _ = rate_limit::record_failure(host.store(), &failure_key, limit, now_seconds);
+                let key = failure_key.unwrap_or_else(|| self.failure_key(host));
+                let _ = rate_limit::record_failure(host.store(), &key, limit, now_seconds);
                 return self.reject(reason, token.map(|t| t.id.as_str()));
             }
         };
