@@ -250,7 +250,10 @@ def scim_section(out, scim_rounds, reference, info):
                "The three Envoys run at once in front of the same scim2-server and the runs alternate, so "
                "that other load on the machine falls on all three; each round runs them in the next of the "
                "six possible orders. The token's rate limit is raised "
-               "to the maximum so that every request is accepted (each still passes the gate's bucket).\n")
+               "to the maximum so that every request is accepted. Each still passes the gate's bucket: "
+               "at this limit a worker takes 64 requests at a time from it (a lease, see "
+               "`RateLimit::lease_permits` in src/scim/rate_limit.rs), as it would for any token allowed "
+               "more than 640 requests per second.\n")
     runs = [([row["label"].removeprefix("scim-"), row["round"]], row) for row in scim_rounds]
     trailing = [("CPU per request (µs)", "cpu_us_per_request")] if "cpu_us_per_request" in scim_rounds[0] else []
     wrk_table(out, ["run", "round"], runs, reference, trailing)
@@ -290,10 +293,11 @@ def scim_section(out, scim_rounds, reference, info):
                    f"and deletion; scripts/build-filter removes the exports of the unused response, log and done "
                    f"callbacks). The gate's own checks add {gate * 1000:+.0f} µs of p50 on top (paired median; this "
                    f"difference of two noisy figures can come out negative, and the CPU time per request below "
-                   f"is the steadier measure of it): seven more "
-                   f"crossings (the clock, the marker of recent failed authentications, the token bucket's read "
-                   f"with its allocation in the VM and its write, the tenant header and the counter; "
-                   f"tests/wasm_host_scim.rs pins the sequence) and the decision itself.\n")
+                   f"is the steadier measure of it): four more "
+                   f"crossings (the clock, the marker of recent failed authentications, the tenant header and "
+                   f"the counter; tests/wasm_host_scim.rs pins the sequence), three more once per lease (the "
+                   f"token bucket's read with its allocation in the VM, and its write), and the decision "
+                   f"itself.\n")
 
     window = paired_differences(scim_rounds, "p50_ms", "window-gated", "window-plain")
     if window:

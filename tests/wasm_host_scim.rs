@@ -129,10 +129,7 @@ fn accepted_get_crossings() {
         // The marker of recent failed authentications, absent, so the client's address and
         // failure counter are not read.
         "proxy_get_shared_data",
-        // The token's bucket, read and written back.
-        "proxy_get_shared_data",
-        "proxy_on_memory_allocate",
-        "proxy_set_shared_data",
+        // The token's bucket is not read: the first request took a lease of ten requests.
         // The tenant header; the client sent none, so there is nothing to remove.
         "proxy_add_header_map_value",
         "proxy_increment_metric",
@@ -140,6 +137,33 @@ fn accepted_get_crossings() {
         "proxy_on_delete",
     ];
     assert_eq!(vm.take_crossings(), expected, "crossings between host and VM for one accepted GET");
+}
+
+/// A worker takes ten of the `okta` token's requests at a time (its default limit refills
+/// ten in 100 ms), so its bucket is read and written once per ten requests. Each VM holds
+/// its own lease.
+#[test]
+fn lease_reads_bucket_once_per_ten_requests() {
+    let host = Host::release();
+    host.set_time(DEFAULT_TIME);
+    let config = plugin_config(1000);
+    let mut vms = [configured(&host, &config), configured(&host, &config)];
+    let request = get_users(&bearer("okta"));
+    let mut bucket_writes = Vec::new();
+    for index in 0..22 {
+        let vm = &mut vms[usize::from(index >= 11)];
+        vm.take_crossings();
+        assert!(vm.request(&request).continued(), "request {index}");
+        if vm.take_crossings().contains(&"proxy_set_shared_data") {
+            bucket_writes.push(index);
+        }
+    }
+    assert_eq!(bucket_writes, [0, 10, 11, 21], "requests that took a lease, 11 on each of two VMs");
+
+    host.advance(Duration::milliseconds(100));
+    vms[0].take_crossings();
+    vms[0].request(&request);
+    assert!(vms[0].take_crossings().contains(&"proxy_set_shared_data"), "a lease ends 100 ms after it was taken");
 }
 
 /// An address that Envoy cannot return reads as absent instead of stopping the VM, as the

@@ -13,6 +13,8 @@
 //! operation, the body's headers, and last the body. The throttle is checked only while some
 //! client has a failure window open (see [`rate_limit::failures_recent`]).
 
+use std::cell::RefCell;
+
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -22,17 +24,20 @@ use super::error::{printable, RejectReason, Rejection};
 use super::operation::{classify, BodyKind, Classification, Endpoint, OperationSet};
 use super::path::{canonical, has_access_token_parameter, has_prefix, is_regular, split_query};
 use super::policy::{check_allowed, check_body_headers, check_candidates, check_tenant, check_validity};
-use super::rate_limit::{self, Admission, SharedStore};
+use super::rate_limit::{self, Admission, Lease, SharedStore};
 use super::token::{bearer_token, find_token};
 use crate::config::{ConfigError, ConfigWarning};
 
-/// The validated gate, built once per configuration.
-#[derive(Debug, Clone)]
+/// The validated gate, built once per configuration in each worker's VM.
+#[derive(Debug)]
 pub struct ScimGate {
     config: ScimConfig,
     /// Keys the choice of failed-authentication slot; derived from the token digests so
     /// that every worker with the same configuration agrees on it.
     failure_secret: [u8; 32],
+    /// This worker's unspent requests of each token's bucket, in the order of
+    /// `config.tokens`. Not `Clone`: two copies would spend the same requests twice.
+    leases: RefCell<Vec<Lease>>,
 }
 
 /// The parts of a request the gate reads.
@@ -132,7 +137,8 @@ impl ScimGate {
         for token in &config.tokens {
             hasher.update(token.digest.to_hex());
         }
-        Ok((Self { config, failure_secret: hasher.finalize().into() }, warnings))
+        let leases = RefCell::new(vec![Lease::default(); config.tokens.len()]);
+        Ok((Self { config, failure_secret: hasher.finalize().into(), leases }, warnings))
     }
 
     pub fn config(&self) -> &ScimConfig {
@@ -281,7 +287,12 @@ impl ScimGate {
     ) -> Result<(), RejectReason> {
         let now_millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let key = rate_limit::bucket_key(&token.id);
-        match rate_limit::take(store, &key, token.rate_limit, now_millis) {
+        let mut leases = self.leases.borrow_mut();
+        // `token` is an element of `config.tokens`, and `leases` has one entry for each.
+        let index = self.config.tokens.iter().position(|entry| std::ptr::eq(entry, token));
+        let mut spare = Lease::default();
+        let lease = index.and_then(|i| leases.get_mut(i)).unwrap_or(&mut spare);
+        match rate_limit::take(store, &key, token.rate_limit, now_millis, lease) {
             Admission::Allowed => Ok(()),
             Admission::Limited { retry_after_seconds } => Err(RejectReason::RateLimited { retry_after_seconds }),
             Admission::Contended => Err(RejectReason::RateLimitContended),

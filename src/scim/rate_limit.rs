@@ -10,6 +10,11 @@
 //! through [`SharedStore`]. Updates are read-modify-write with compare-and-swap: a worker
 //! that loses a race reads the new value and tries again, at most [`MAX_CAS_ATTEMPTS`]
 //! times.
+//!
+//! A worker takes requests from a token's bucket a few at a time, as a [`Lease`] that it
+//! spends in its own memory. A busy token's bucket is then read and written (three
+//! crossings) once per lease instead of once per request. [`RateLimit::lease_permits`]
+//! gives the size and what it changes in the limit.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -54,6 +59,61 @@ impl Default for RateLimit {
     }
 }
 
+impl RateLimit {
+    /// Returns how many requests one [`Lease`] takes from the bucket: what the bucket refills
+    /// in [`LEASE_MILLIS`], at most a sixteenth of the burst and [`MAX_LEASE_PERMITS`], and at
+    /// least one. A token with a small limit therefore takes one request at a time, exactly
+    /// as without leases.
+    ///
+    /// What a lease changes:
+    /// - A worker keeps at most `lease_permits() - 1` requests that the other workers no
+    ///   longer see in the bucket, so a client close to its limit may get a 429 that many
+    ///   requests early per worker. Leftovers that expire are dropped, never given back.
+    /// - Requests taken from the bucket are spent up to [`LEASE_MILLIS`] later. Over any
+    ///   interval, a client therefore gets at most `LEASE_MILLIS` worth of refill more than
+    ///   an exact bucket allows, which is at most `lease_permits()` requests for a single
+    ///   worker.
+    pub fn lease_permits(self) -> u32 {
+        let refill = u64::from(self.requests_per_second) * LEASE_MILLIS / 1000;
+        let share = u64::from(self.burst) / 16;
+        let permits = refill.min(share).min(u64::from(MAX_LEASE_PERMITS)).max(1);
+        u32::try_from(permits).unwrap_or(1)
+    }
+}
+
+/// How long the requests of a [`Lease`] stay usable after they were taken.
+pub const LEASE_MILLIS: u64 = 100;
+
+/// Maximum number of requests that one [`Lease`] takes.
+pub const MAX_LEASE_PERMITS: u32 = 64;
+
+/// Requests that one worker has taken from a token's shared bucket and not yet spent.
+/// It lives in the worker's VM, one per token, and starts empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lease {
+    permits: u32,
+    taken_millis: u64,
+}
+
+impl Lease {
+    /// Spends one request if the lease has one left and is still fresh at `now_millis`. A
+    /// clock that went back before the lease was taken also ends it.
+    fn spend(&mut self, now_millis: u64) -> bool {
+        let fresh = now_millis >= self.taken_millis && now_millis - self.taken_millis < LEASE_MILLIS;
+        if self.permits == 0 || !fresh {
+            *self = Self::default();
+            return false;
+        }
+        self.permits -= 1;
+        true
+    }
+
+    /// Returns the requests left, for tests and logs.
+    pub fn permits(&self) -> u32 {
+        self.permits
+    }
+}
+
 /// At most `max_failures` failed authentications per client address within
 /// `window_seconds`, after which every request from the address gets 429 until the
 /// window ends.
@@ -94,9 +154,14 @@ pub fn bucket_key(token_id: &str) -> String {
     format!("edgeidp.scim.rate.{token_id}")
 }
 
-/// Takes one request from the bucket under `key`. A key with no (or unreadable) state
-/// starts full.
-pub fn take(store: &mut dyn SharedStore, key: &str, limit: RateLimit, now_millis: u64) -> Admission {
+/// Takes one request for the token whose bucket is under `key`: from the worker's `lease`
+/// while it lasts, otherwise from the bucket, along with a new lease of up to
+/// [`RateLimit::lease_permits`] requests. A lease takes only what the bucket holds. A key
+/// with no (or unreadable) state starts full.
+pub fn take(store: &mut dyn SharedStore, key: &str, limit: RateLimit, now_millis: u64, lease: &mut Lease) -> Admission {
+    if lease.spend(now_millis) {
+        return Admission::Allowed;
+    }
     let capacity = u64::from(limit.burst) * MILLI;
     let refill_per_milli = u64::from(limit.requests_per_second);
 
@@ -112,9 +177,16 @@ pub fn take(store: &mut dyn SharedStore, key: &str, limit: RateLimit, now_millis
             return Admission::Limited { retry_after_seconds: wait_millis.div_ceil(1000).max(1) };
         }
 
-        let state = encode_bucket(updated.max(now_millis), level - MILLI);
+        let permits = (level / MILLI).min(u64::from(limit.lease_permits()));
+        let state = encode_bucket(updated.max(now_millis), level - permits * MILLI);
         match store.set(key, &state, cas) {
-            Ok(()) => return Admission::Allowed,
+            Ok(()) => {
+                // `permits` is at least one, because `level` is at least `MILLI`, and at most
+                // `MAX_LEASE_PERMITS`.
+                let spare = u32::try_from(permits - 1).unwrap_or(0);
+                *lease = Lease { permits: spare, taken_millis: now_millis };
+                return Admission::Allowed;
+            }
             Err(StoreError::CasMismatch) => continue,
             Err(StoreError::Unavailable) => return Admission::Unavailable,
         }
@@ -313,41 +385,41 @@ mod tests {
     fn bucket_allows_burst() {
         let mut store = MemoryStore::default();
         for i in 0..3 {
-            assert_eq!(take(&mut store, "k", LIMIT, 1_000), Admission::Allowed, "request {i} of the burst");
+            assert_eq!(take(&mut store, "k", LIMIT, 1_000, &mut Lease::default()), Admission::Allowed, "request {i} of the burst");
         }
-        assert_eq!(take(&mut store, "k", LIMIT, 1_000), Admission::Limited { retry_after_seconds: 1 });
+        assert_eq!(take(&mut store, "k", LIMIT, 1_000, &mut Lease::default()), Admission::Limited { retry_after_seconds: 1 });
     }
 
     #[test]
     fn bucket_refills() {
         let mut store = MemoryStore::default();
         for _ in 0..3 {
-            take(&mut store, "k", LIMIT, 1_000);
+            take(&mut store, "k", LIMIT, 1_000, &mut Lease::default());
         }
-        assert_eq!(take(&mut store, "k", LIMIT, 1_499), Admission::Limited { retry_after_seconds: 1 });
-        assert_eq!(take(&mut store, "k", LIMIT, 1_500), Admission::Allowed, "2 per second refill one in 500 ms");
+        assert_eq!(take(&mut store, "k", LIMIT, 1_499, &mut Lease::default()), Admission::Limited { retry_after_seconds: 1 });
+        assert_eq!(take(&mut store, "k", LIMIT, 1_500, &mut Lease::default()), Admission::Allowed, "2 per second refill one in 500 ms");
     }
 
     #[test]
     fn bucket_retry_after_rounds_up() {
         let slow = RateLimit { requests_per_second: 1, burst: 1 };
         let mut store = MemoryStore::default();
-        take(&mut store, "k", slow, 10_000);
-        assert_eq!(take(&mut store, "k", slow, 10_100), Admission::Limited { retry_after_seconds: 1 });
+        take(&mut store, "k", slow, 10_000, &mut Lease::default());
+        assert_eq!(take(&mut store, "k", slow, 10_100, &mut Lease::default()), Admission::Limited { retry_after_seconds: 1 });
     }
 
     #[test]
     fn bucket_clock_backwards() {
         let mut store = MemoryStore::default();
-        take(&mut store, "k", LIMIT, 5_000);
-        assert_eq!(take(&mut store, "k", LIMIT, 4_000), Admission::Allowed, "an earlier clock must not underflow");
+        take(&mut store, "k", LIMIT, 5_000, &mut Lease::default());
+        assert_eq!(take(&mut store, "k", LIMIT, 4_000, &mut Lease::default()), Admission::Allowed, "an earlier clock must not underflow");
     }
 
     #[test]
     fn bucket_unreadable_state_resets() {
         let mut store = MemoryStore::default();
         store.set("k", b"garbage", None).ok();
-        assert_eq!(take(&mut store, "k", LIMIT, 1_000), Admission::Allowed);
+        assert_eq!(take(&mut store, "k", LIMIT, 1_000, &mut Lease::default()), Admission::Allowed);
     }
 
     /// A store whose value changes under the reader `conflicts` times, as when other
@@ -376,7 +448,7 @@ mod tests {
     fn bucket_retries_cas() {
         let mut store = RacingStore { inner: MemoryStore::default(), conflicts: 3 };
         store.inner.set("k", &encode_bucket(1_000, 3 * MILLI), None).ok();
-        assert_eq!(take(&mut store, "k", LIMIT, 1_000), Admission::Allowed);
+        assert_eq!(take(&mut store, "k", LIMIT, 1_000, &mut Lease::default()), Admission::Allowed);
         let level = store.inner.get("k").and_then(|(bytes, _)| decode_bucket(&bytes)).map(|(_, level)| level);
         assert_eq!(level, Some(2 * MILLI), "exactly one request taken after the retries");
     }
@@ -385,21 +457,168 @@ mod tests {
     fn bucket_gives_up_on_contention() {
         let mut store = RacingStore { inner: MemoryStore::default(), conflicts: MAX_CAS_ATTEMPTS };
         store.inner.set("k", &encode_bucket(1_000, 3 * MILLI), None).ok();
-        assert_eq!(take(&mut store, "k", LIMIT, 1_000), Admission::Contended);
+        assert_eq!(take(&mut store, "k", LIMIT, 1_000, &mut Lease::default()), Admission::Contended);
     }
 
     #[test]
     fn force_sync_burst_fits_default() {
         let mut store = MemoryStore::default();
         let limit = RateLimit::default();
+        let mut lease = Lease::default();
         let mut limited = 0;
         // 10,000 requests (5000 users) spread evenly over 100 seconds.
         for i in 0..10_000u64 {
-            if take(&mut store, "k", limit, i * 10) != Admission::Allowed {
+            if take(&mut store, "k", limit, i * 10, &mut lease) != Admission::Allowed {
                 limited += 1;
             }
         }
         assert_eq!(limited, 0, "a force sync at 100 requests per second must pass");
+    }
+
+    #[test]
+    fn lease_size() {
+        assert_eq!(RateLimit::default().lease_permits(), 10, "100 per second refill 10 in 100 ms");
+        assert_eq!(LIMIT.lease_permits(), 1, "a small limit takes one request at a time");
+        let largest = RateLimit { requests_per_second: 100_000, burst: 1_000_000 };
+        assert_eq!(largest.lease_permits(), MAX_LEASE_PERMITS);
+        let small_burst = RateLimit { requests_per_second: 10_000, burst: 40 };
+        assert_eq!(small_burst.lease_permits(), 2, "at most a sixteenth of the burst");
+    }
+
+    /// A [`MemoryStore`] that counts its reads and writes.
+    #[derive(Default)]
+    struct CountingStore {
+        inner: MemoryStore,
+        calls: std::cell::Cell<usize>,
+    }
+
+    impl SharedStore for CountingStore {
+        fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+            self.calls.set(self.calls.get() + 1);
+            self.inner.get(key)
+        }
+
+        fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), StoreError> {
+            self.calls.set(self.calls.get() + 1);
+            self.inner.set(key, value, cas)
+        }
+    }
+
+    fn level(store: &MemoryStore) -> Option<u64> {
+        store.get("k").and_then(|(bytes, _)| decode_bucket(&bytes)).map(|(_, level)| level)
+    }
+
+    #[test]
+    fn lease_spends_without_store() {
+        let limit = RateLimit::default();
+        let mut store = CountingStore::default();
+        let mut lease = Lease::default();
+        assert_eq!(take(&mut store, "k", limit, 1_000, &mut lease), Admission::Allowed);
+        assert_eq!(store.calls.get(), 2, "the first request reads and writes the bucket");
+        assert_eq!(level(&store.inner), Some(1990 * MILLI), "the lease took 10 of 2000");
+        for i in 1..10 {
+            assert_eq!(take(&mut store, "k", limit, 1_000 + i * 10, &mut lease), Admission::Allowed, "request {i}");
+        }
+        assert_eq!(store.calls.get(), 2, "nine more requests come from the lease");
+        take(&mut store, "k", limit, 1_095, &mut lease);
+        assert_eq!(store.calls.get(), 4, "the eleventh request takes a new lease");
+        assert_eq!(level(&store.inner), Some(1980 * MILLI + 95 * 100), "10 more taken, 95 ms of refill added");
+    }
+
+    #[test]
+    fn lease_expires() {
+        let limit = RateLimit::default();
+        let mut store = CountingStore::default();
+        let mut lease = Lease::default();
+        take(&mut store, "k", limit, 1_000, &mut lease);
+        take(&mut store, "k", limit, 1_099, &mut lease);
+        assert_eq!((store.calls.get(), lease.permits()), (2, 8), "still fresh 99 ms later");
+        take(&mut store, "k", limit, 1_100, &mut lease);
+        assert_eq!(store.calls.get(), 4, "after 100 ms the leftovers are dropped and a new lease is taken");
+        assert_eq!(lease.permits(), 9);
+    }
+
+    #[test]
+    fn lease_clock_backwards() {
+        let limit = RateLimit::default();
+        let mut store = CountingStore::default();
+        let mut lease = Lease::default();
+        take(&mut store, "k", limit, 5_000, &mut lease);
+        assert_eq!(take(&mut store, "k", limit, 4_000, &mut lease), Admission::Allowed);
+        assert_eq!(store.calls.get(), 4, "a clock before the lease ends it");
+    }
+
+    #[test]
+    fn lease_takes_only_what_bucket_holds() {
+        let limit = RateLimit::default();
+        let mut store = MemoryStore::default();
+        store.set("k", &encode_bucket(1_000, 3 * MILLI + 500), None).ok();
+        let mut lease = Lease::default();
+        assert_eq!(take(&mut store, "k", limit, 1_000, &mut lease), Admission::Allowed);
+        assert_eq!((lease.permits(), level(&store)), (2, Some(500)), "three whole requests were in the bucket");
+        take(&mut store, "k", limit, 1_000, &mut lease);
+        take(&mut store, "k", limit, 1_000, &mut lease);
+        assert_eq!(take(&mut store, "k", limit, 1_000, &mut lease), Admission::Limited { retry_after_seconds: 1 });
+    }
+
+    /// The worst case for leases: three workers each hold nine leftover requests while the
+    /// bucket refills to its burst. Expired leftovers are dropped, so the workers get the
+    /// burst and nothing more.
+    #[test]
+    fn lease_leftovers_expire_before_refill() {
+        let limit = RateLimit { requests_per_second: 100, burst: 200 };
+        let mut store = MemoryStore::default();
+        let mut leases = [Lease::default(); 3];
+        for lease in &mut leases {
+            take(&mut store, "k", limit, 1_000, lease);
+        }
+        assert_eq!(level(&store), Some(170 * MILLI), "three leases of 10");
+        let mut admitted = 0;
+        for i in 0..300 {
+            if take(&mut store, "k", limit, 1_900, &mut leases[i % 3]) == Admission::Allowed {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 200, "900 ms later the bucket is full again and the leftovers are gone");
+    }
+
+    proptest::proptest! {
+        /// Several workers, each with its own lease, take from one bucket at random times.
+        /// Over any interval of `t` ms they are admitted at most what an exact bucket allows
+        /// plus [`LEASE_MILLIS`] of refill: `burst + rate * (t + LEASE_MILLIS) / 1000`.
+        #[test]
+        fn leases_bound_admissions(
+            rate in 1u32..400,
+            burst in 1u32..200,
+            // Up to 600 requests: bursts at the same millisecond, which drain the bucket,
+            // and pauses long enough to refill it while workers hold leases.
+            requests in proptest::collection::vec(
+                (0usize..3, proptest::prop_oneof![10 => proptest::strategy::Just(0u64), 10 => 0u64..8, 1 => 0u64..2_000]),
+                1..600,
+            ),
+        ) {
+            let limit = RateLimit { requests_per_second: rate, burst };
+            let mut store = MemoryStore::default();
+            let mut leases = [Lease::default(); 3];
+            let mut now = 10_000;
+            let mut admitted = Vec::new();
+            for (worker, step) in requests {
+                now += step;
+                if take(&mut store, "k", limit, now, &mut leases[worker]) == Admission::Allowed {
+                    admitted.push(now);
+                }
+            }
+            for (i, start) in admitted.iter().enumerate() {
+                for (j, end) in admitted.iter().enumerate().skip(i) {
+                    let count = u64::try_from(j - i + 1).unwrap_or(u64::MAX);
+                    let allowed = u64::from(burst) * 1000 + u64::from(rate) * (end - start + LEASE_MILLIS);
+                    proptest::prop_assert!(
+                        count * 1000 <= allowed,
+                        "{count} admitted from {start} to {end} ms with rate {rate}, burst {burst}"
+                    );
+                }
+            }
+        }
     }
 
     const FAILURES: FailureLimit = FailureLimit { max_failures: 3, window_seconds: 60 };
