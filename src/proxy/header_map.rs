@@ -11,14 +11,17 @@
 //! serialization itself: a little-endian `u32` count, then a `u32` name length and a `u32`
 //! value length per header, then each name and value followed by a NUL byte. Bytes that
 //! are not UTF-8 become U+FFFD, which no header name or token contains, so such a header
-//! can never be mistaken for one the filter reads.
+//! can never be mistaken for one the filter reads. Names and values that are UTF-8, which
+//! is nearly all of them, borrow the host's bytes instead of being copied.
+
+use std::borrow::Cow;
 
 /// One header as Envoy listed it: lowercase name and value, repeated names kept in order.
-pub type Header = (String, String);
+pub type Header<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// Decodes the host's serialized header map. Returns `None` when the lengths do not match
 /// the bytes, which only a faulty host produces.
-pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<Header>> {
+pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<Header<'_>>> {
     if bytes.is_empty() {
         return Some(Vec::new());
     }
@@ -36,15 +39,24 @@ pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<Header>> {
         let value_length = usize::try_from(read_u32(bytes, lengths + 4)?).ok()?;
         let (name, after_name) = take_terminated(bytes, data, name_length)?;
         let (value, after_value) = take_terminated(bytes, after_name, value_length)?;
-        headers.push((String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned()));
+        headers.push((text(name), text(value)));
         data = after_value;
     }
     (data == bytes.len()).then_some(headers)
 }
 
 /// Returns the value of the first header named `name`, or "" when there is none.
-pub fn first_value<'a>(headers: &'a [Header], name: &str) -> &'a str {
-    headers.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
+pub fn first_value<'a>(headers: &'a [Header<'_>], name: &str) -> &'a str {
+    headers.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value)
+}
+
+/// Borrows `bytes` as text when they are UTF-8, and replaces each invalid sequence with
+/// U+FFFD otherwise. `str::from_utf8` checks the common case faster than the lossy decoder.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -61,12 +73,11 @@ fn take_terminated(bytes: &[u8], start: usize, length: usize) -> Option<(&[u8], 
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use envoy::request_headers;
+pub use envoy::request_header_bytes;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod envoy {
-    use super::{decode_pairs, Header};
 
     /// `MapType::HttpRequestHeaders` in the proxy-wasm ABI.
     const REQUEST_HEADERS: u32 = 0;
@@ -77,9 +88,10 @@ mod envoy {
         fn proxy_get_header_map_pairs(map_type: u32, return_data: *mut *mut u8, return_size: *mut usize) -> u32;
     }
 
-    /// Reads the current request's headers. Returns `None` when Envoy refuses the call (it
-    /// does outside the request-headers phase) or returns bytes that do not decode.
-    pub fn request_headers() -> Option<Vec<Header>> {
+    /// Reads the current request's headers, serialized; [`super::decode_pairs`] decodes
+    /// them. Returns `None` when Envoy refuses the call, which it does outside the
+    /// request-headers phase.
+    pub fn request_header_bytes() -> Option<Vec<u8>> {
         let mut data: *mut u8 = std::ptr::null_mut();
         let mut size: usize = 0;
         // SAFETY: both pointers are valid for one write of their type. The status is read
@@ -94,8 +106,7 @@ mod envoy {
         // SAFETY: on success the host has filled `size` bytes that it allocated through the
         // SDK's exported `proxy_on_memory_allocate`. That function returns a boxed slice of
         // exactly `size` bytes from this module's allocator, so the Vec can own and free it.
-        let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
-        decode_pairs(&bytes)
+        Some(unsafe { Vec::from_raw_parts(data, size, size) })
     }
 }
 
@@ -119,8 +130,8 @@ mod tests {
         out
     }
 
-    fn owned(headers: &[(&str, &str)]) -> Vec<Header> {
-        headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    fn owned(headers: &[(&'static str, &'static str)]) -> Vec<Header<'static>> {
+        headers.iter().map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v))).collect()
     }
 
     #[test]

@@ -189,7 +189,8 @@ impl HttpContext for Http {
             return Action::Pause;
         };
         // One read of the whole map serves routing and the SCIM gate; see header_map.
-        let Some(headers) = header_map::request_headers() else {
+        let bytes = header_map::request_header_bytes();
+        let Some(headers) = bytes.as_deref().and_then(header_map::decode_pairs) else {
             error!("[{}] reading the request headers failed; answering 500 (failing closed)", self.context_id);
             self.send(Reply::text(500, "The request headers could not be read."));
             return Action::Pause;

@@ -133,7 +133,7 @@ pub fn rejected_metric(reason: &str, token_id: Option<&str>) -> String {
 pub fn on_request_headers(
     gate: &ScimGate,
     host: &mut dyn ScimHost,
-    headers: &[Header],
+    headers: &[Header<'_>],
     end_of_stream: bool,
 ) -> Step {
     let method = first_value(headers, ":method");
@@ -416,7 +416,8 @@ mod tests {
 
     /// Runs the request-headers callback on the headers the fake host holds.
     fn headers_step(gate: &ScimGate, host: &mut FakeHost, end_of_stream: bool) -> Step {
-        let headers = host.headers.clone();
+        let owned = host.headers.clone();
+        let headers: Vec<Header<'_>> = owned.iter().map(|(n, v)| (n.into(), v.into())).collect();
         on_request_headers(gate, host, &headers, end_of_stream)
     }
 

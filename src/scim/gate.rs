@@ -13,6 +13,7 @@
 //! operation, the body's headers, and last the body. The throttle is checked only while some
 //! client has a failure window open (see [`rate_limit::failures_recent`]).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use sha2::{Digest, Sha256};
@@ -46,8 +47,9 @@ pub struct RequestHead<'a> {
     pub method: &'a str,
     /// The `:path`, with its query.
     pub path: &'a str,
-    /// Every header, repeated names included, as the host lists them.
-    pub headers: &'a [(String, String)],
+    /// Every header, repeated names included, as the host lists them. The names and values
+    /// borrow the host's bytes where they can.
+    pub headers: &'a [(Cow<'a, str>, Cow<'a, str>)],
 }
 
 /// What the gate reads from the host while it decides on headers.
@@ -62,7 +64,7 @@ pub trait GateHost {
 
 impl RequestHead<'_> {
     fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str()).collect()
+        self.headers.iter().filter(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_ref()).collect()
     }
 }
 

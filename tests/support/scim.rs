@@ -120,7 +120,8 @@ impl Outcome {
 
 /// Runs a request through the gate as the proxy glue does.
 pub fn run(gate: &ScimGate, request: &Request, now: OffsetDateTime, store: &mut dyn SharedStore) -> Outcome {
-    let head = RequestHead { method: &request.method, path: &request.path, headers: &request.headers };
+    let headers: Vec<_> = request.headers.iter().map(|(name, value)| (name.into(), value.into())).collect();
+    let head = RequestHead { method: &request.method, path: &request.path, headers: &headers };
     let mut host = TestGateHost { store, client_address: &request.client_address };
     match gate.on_request_headers(&head, now, &mut host) {
         HeadersDecision::Reject(rejection) => Outcome::Rejected(rejection),
