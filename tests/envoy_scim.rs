@@ -21,7 +21,7 @@ mod scim_envoy;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use edgeidp::scim::{Operation, OperationSet};
 use scim_envoy::{
@@ -612,6 +612,48 @@ fn worker_threads(log: &str, needle: &str) -> BTreeSet<String> {
         .filter(|line| line.contains(needle))
         .filter_map(|line| line.split('[').nth(2).and_then(|rest| rest.split(']').next()).map(str::to_owned))
         .collect()
+}
+
+/// A limit large enough for leases: 100 requests per second with a burst of 100 lets a
+/// worker take six requests at a time. On two workers, both lease from the one bucket in
+/// Envoy's shared data, so the requests admitted stay within the burst plus the refill
+/// during the run and 100 ms more, however the kernel spreads the connections.
+#[test]
+fn leased_limit_holds_across_workers() {
+    let main = main_env();
+    let mut busy = token_entry("busy", "acme", None);
+    busy["rate_limit"] = json!({"requests_per_second": 100, "burst": 100});
+    let options = EnvoyOptions { concurrency: 2, ..EnvoyOptions::default() };
+    let envoy = GateEnvoy::start("leases", &plugin_config(json!({"tokens": [busy]})), main.relay.port, &options);
+
+    let started = Instant::now();
+    let (mut admitted, mut limited) = (0u128, 0u128);
+    for attempt in 1..=300 {
+        let response = send(envoy.port, &get_users(Some(&bearer("busy")), &marker("busy")));
+        match response.status {
+            200 => admitted += 1,
+            429 => limited += 1,
+            other => panic!("request {attempt}: expected 200 or 429, got {other}: {}", response.text()),
+        }
+    }
+    let elapsed_millis = started.elapsed().as_millis();
+
+    let most = 100 + 100 * (elapsed_millis + 100) / 1000;
+    assert!(
+        admitted <= most,
+        "{admitted} of 300 requests admitted in {elapsed_millis} ms; the burst and the refill allow {most}"
+    );
+    assert!(limited > 0, "300 requests in {elapsed_millis} ms never ran the bucket dry");
+
+    // Each request opens its own connection, so the kernel spreads them over both workers.
+    // With 16 or more rejections, both workers have rejected some unless the spread was
+    // very uneven (a chance below 1 in 30,000).
+    let needle = "token=busy method=GET";
+    let log = envoy.log_when(|log| log.matches(needle).count() >= usize::try_from(limited).unwrap_or(usize::MAX));
+    let workers = worker_threads(&log, needle);
+    if limited >= 16 {
+        assert!(workers.len() >= 2, "all {limited} rate-limited requests were rejected by {workers:?}");
+    }
 }
 
 #[test]
