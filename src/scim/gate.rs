@@ -289,11 +289,16 @@ impl ScimGate {
     ) -> Result<(), RejectReason> {
         let now_millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let key = rate_limit::bucket_key(&token.id);
-        let mut leases = self.leases.borrow_mut();
-        // `token` is an element of `config.tokens`, and `leases` has one entry for each.
+        // `token` is an element of `config.tokens`, and `leases` has one entry for each. If
+        // the lease cannot be found or borrowed, an empty one is used instead of panicking:
+        // it takes a new lease from the shared bucket, whose leftovers are then dropped.
+        let mut leases = self.leases.try_borrow_mut().ok();
         let index = self.config.tokens.iter().position(|entry| std::ptr::eq(entry, token));
         let mut spare = Lease::default();
-        let lease = index.and_then(|i| leases.get_mut(i)).unwrap_or(&mut spare);
+        let lease = match (leases.as_deref_mut(), index) {
+            (Some(leases), Some(index)) => leases.get_mut(index).unwrap_or(&mut spare),
+            _ => &mut spare,
+        };
         match rate_limit::take(store, &key, token.rate_limit, now_millis, lease) {
             Admission::Allowed => Ok(()),
             Admission::Limited { retry_after_seconds } => Err(RejectReason::RateLimited { retry_after_seconds }),
