@@ -579,32 +579,24 @@ mod tests {
     #[test]
     #[ignore = "statistical timing test, about a minute; see the doc comment for the command"]
     fn timing_independent_of_secrets() {
-        use crate::saml::rsa_fast::montgomery::tests::assert_no_timing_leak;
-        use rand_core::{RngCore, SeedableRng};
+        use crate::saml::rsa_fast::montgomery::tests::{assert_no_timing_leak, time_two_classes};
+        use rand_core::RngCore;
 
         let moduli = moduli();
         let context = FusedMontgomery::new([&moduli[0], &moduli[1]]).unwrap();
-        let mut rng = rand_chacha::ChaCha20Rng::from_seed([42; 32]);
-        let samples: usize = std::env::var("EDGEIDP_TIMING_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
         let windows = 1024 / WINDOW_BITS as usize + 1;
         let zero_digits = vec![V2::ZERO; windows];
-        let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-
-        for _ in 0..2 * samples {
-            let class = (rng.next_u32() & 1) as usize;
-            let (base, digits) = if class == 0 {
-                (context.one, zero_digits.clone())
-            } else {
+        let times = time_two_classes(
+            |class, rng| {
+                if class == 0 {
+                    return (context.one, zero_digits.clone());
+                }
                 let values = [sample(rng.next_u32(), &moduli[0]), sample(rng.next_u32(), &moduli[1])];
                 let digits = (0..windows).map(|_| V2::from_u64(rng.next_u64() & 31, rng.next_u64() & 31)).collect();
                 (context.to_montgomery(&[to_limbs(&values[0]), to_limbs(&values[1])]), digits)
-            };
-            let start = std::time::Instant::now();
-            let result = context.pow_secret(&base, &digits);
-            times[class].push(start.elapsed().as_secs_f64());
-            std::hint::black_box(result);
-        }
-
+            },
+            |(base, digits)| context.pow_secret(base, digits),
+        );
         assert_no_timing_leak("fused pow_secret", &times);
     }
 }

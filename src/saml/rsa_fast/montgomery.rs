@@ -575,31 +575,46 @@ pub(super) mod tests {
     #[test]
     #[ignore = "statistical timing test, about a minute; see the doc comment for the command"]
     fn timing_independent_of_secrets() {
-        use rand_core::{RngCore, SeedableRng};
+        use rand_core::RngCore;
 
         let [m0, m1] = moduli();
         let context = Montgomery::new([&m0, &m1]).unwrap();
-        let mut rng = rand_chacha::ChaCha20Rng::from_seed([42; 32]);
-        let samples: usize = std::env::var("EDGEIDP_TIMING_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
         let zero_digits = vec![Limb2::ZERO; 1024 / WINDOW_BITS as usize + 1];
-        let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-
-        for _ in 0..2 * samples {
-            let class = (rng.next_u32() & 1) as usize;
-            let (base, digits) = if class == 0 {
-                (context.one, zero_digits.clone())
-            } else {
+        let times = time_two_classes(
+            |class, rng| {
+                if class == 0 {
+                    return (context.one, zero_digits.clone());
+                }
                 let base = num_of([&sample(rng.next_u32(), &m0), &sample(rng.next_u32(), &m1)]);
                 let digits = (0..zero_digits.len()).map(|_| Limb2::new(rng.next_u32() & 31, rng.next_u32() & 31)).collect();
                 (context.mul(&base, context.r2()), digits)
-            };
+            },
+            |(base, digits)| context.pow_secret(base, digits),
+        );
+        assert_no_timing_leak("pow_secret", &times);
+    }
+
+    /// Times `run` on `2 * EDGEIDP_TIMING_SAMPLES` inputs (3000 by default), each of class 0 or
+    /// 1 at random from a fixed seed, and returns the times in seconds by class. `prepare`
+    /// builds an input of the given class; only `run` is timed.
+    pub(in crate::saml::rsa_fast) fn time_two_classes<I, O>(
+        mut prepare: impl FnMut(usize, &mut rand_chacha::ChaCha20Rng) -> I,
+        mut run: impl FnMut(&I) -> O,
+    ) -> [Vec<f64>; 2] {
+        use rand_core::{RngCore, SeedableRng};
+
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([42; 32]);
+        let samples: usize = std::env::var("EDGEIDP_TIMING_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+        let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..2 * samples {
+            let class = (rng.next_u32() & 1) as usize;
+            let input = prepare(class, &mut rng);
             let start = std::time::Instant::now();
-            let result = context.pow_secret(&base, &digits);
+            let result = run(&input);
             times[class].push(start.elapsed().as_secs_f64());
             std::hint::black_box(result);
         }
-
-        assert_no_timing_leak("pow_secret", &times);
+        times
     }
 
     /// Prints the two classes' mean times and Welch's t, and fails when |t| reaches 4.5:
