@@ -120,6 +120,19 @@ fn metadata_command_prints_schema_valid_metadata() {
     assert_eq!(xmllint_schema(&xml, "saml-schema-metadata-2.0.xsd"), Ok(()));
 }
 
+/// A `scim` section that the filter would reject fails the command too, naming the field.
+#[test]
+fn metadata_rejects_invalid_scim_section() {
+    let workspace = Workspace::new();
+    let mut config = reference_config_json();
+    config["scim"] = serde_json::json!({"rate_limit": {"requests_per_second": 0}, "tokens": []});
+    workspace.write("scim.json", &serde_json::to_vec(&config).expect("config"));
+    let output = workspace.run(&["metadata", "--config", "scim.json"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "accepted: {message}");
+    assert!(message.contains("scim.rate_limit.requests_per_second"), "{message}");
+}
+
 #[test]
 fn unknown_app_is_named() {
     let workspace = Workspace::new();

@@ -434,10 +434,16 @@ fn parse_seed(seed: &str) -> Result<[u8; 32], String> {
     FixedPlatform::seed_from_hex(seed).ok_or_else(|| format!("--seed {seed:?} is not 64 hexadecimal digits"))
 }
 
+/// Reads and validates a configuration file, the `scim` section included: the commands do
+/// not use the gate, but a file they accept should not be one that Envoy then rejects.
 fn load_config(path: &PathBuf, now: OffsetDateTime) -> Result<Config, String> {
     let json = std::fs::read(path).map_err(|e| format!("cannot read configuration {}: {e}", path.display()))?;
-    let (config, warnings) =
-        Config::from_json(&json, now).map_err(|e| format!("invalid configuration {}: {e}", path.display()))?;
+    let invalid = |e: &dyn std::fmt::Display| format!("invalid configuration {}: {e}", path.display());
+    let (config, mut warnings) = Config::from_json(&json, now).map_err(|e| invalid(&e))?;
+    if let Some(section) = &config.scim {
+        let (_, scim_warnings) = ScimGate::from_config(section, now).map_err(|e| invalid(&e))?;
+        warnings.extend(scim_warnings);
+    }
     for warning in warnings {
         eprintln!("edgeidp: warning: {warning}");
     }
