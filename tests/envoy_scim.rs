@@ -638,10 +638,10 @@ fn leased_limit_holds_across_workers() {
     }
     let elapsed_millis = started.elapsed().as_millis();
 
-    let most = 100 + 100 * (elapsed_millis + 100) / 1000;
+    let max_admitted = 100 + 100 * (elapsed_millis + 100) / 1000;
     assert!(
-        admitted <= most,
-        "{admitted} of 300 requests admitted in {elapsed_millis} ms; the burst and the refill allow {most}"
+        admitted <= max_admitted,
+        "{admitted} of 300 requests admitted in {elapsed_millis} ms; the burst and the refill allow {max_admitted}"
     );
     assert!(limited > 0, "300 requests in {elapsed_millis} ms never ran the bucket dry");
 

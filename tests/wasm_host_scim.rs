@@ -70,6 +70,15 @@ fn gate() -> (Host, Vm) {
     (host, vm)
 }
 
+/// Two VMs of the gate, as two Envoy workers, sharing the host's data and clock.
+fn two_workers() -> (Host, [Vm; 2]) {
+    let host = Host::release();
+    host.set_time(DEFAULT_TIME);
+    let config = plugin_config(1000);
+    let vms = [configured(&host, &config), configured(&host, &config)];
+    (host, vms)
+}
+
 fn bearer(id: &str) -> String {
     format!("Bearer {}", token(id))
 }
@@ -144,10 +153,7 @@ fn accepted_get_crossings() {
 /// its own lease.
 #[test]
 fn lease_reads_bucket_once_per_ten_requests() {
-    let host = Host::release();
-    host.set_time(DEFAULT_TIME);
-    let config = plugin_config(1000);
-    let mut vms = [configured(&host, &config), configured(&host, &config)];
+    let (host, mut vms) = two_workers();
     let request = get_users(&bearer("okta"));
     let mut bucket_writes = Vec::new();
     for index in 0..22 {
@@ -348,10 +354,7 @@ fn token_accepted_from_not_before() {
 /// VMs (two Envoy workers) draw from the same bucket through shared data.
 #[test]
 fn rate_limit_shared_by_vms() {
-    let host = Host::release();
-    host.set_time(DEFAULT_TIME);
-    let config = plugin_config(1000);
-    let mut vms = [configured(&host, &config), configured(&host, &config)];
+    let (host, mut vms) = two_workers();
     let limited = get_users(&bearer("limited"));
 
     for (index, vm) in [0, 1, 0].into_iter().enumerate() {

@@ -89,7 +89,7 @@ mod envoy {
     }
 
     /// Reads the current request's headers, serialized; [`super::decode_pairs`] decodes
-    /// them. Returns `None` when Envoy refuses the call, which it does outside the
+    /// them. Returns `None` when Envoy rejects the call, which it does outside the
     /// request-headers phase.
     pub fn request_header_bytes() -> Option<Vec<u8>> {
         let mut data: *mut u8 = std::ptr::null_mut();

@@ -39,6 +39,9 @@ pub struct ScimGate {
     /// This worker's unspent requests of each token's bucket, in the order of
     /// `config.tokens`. Not `Clone`: two copies would spend the same requests twice.
     leases: RefCell<Vec<Lease>>,
+    /// The shared-data key of each token's bucket, in the order of `config.tokens`, built
+    /// once so that a request served from its lease formats nothing.
+    bucket_keys: Vec<String>,
 }
 
 /// The parts of a request the gate reads.
@@ -140,7 +143,8 @@ impl ScimGate {
             hasher.update(token.digest.to_hex());
         }
         let leases = RefCell::new(vec![Lease::default(); config.tokens.len()]);
-        Ok((Self { config, failure_secret: hasher.finalize().into(), leases }, warnings))
+        let bucket_keys = config.tokens.iter().map(|token| rate_limit::bucket_key(&token.id)).collect();
+        Ok((Self { config, failure_secret: hasher.finalize().into(), leases, bucket_keys }, warnings))
     }
 
     pub fn config(&self) -> &ScimConfig {
@@ -288,18 +292,26 @@ impl ScimGate {
         store: &mut dyn SharedStore,
     ) -> Result<(), RejectReason> {
         let now_millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        let key = rate_limit::bucket_key(&token.id);
-        // `token` is an element of `config.tokens`, and `leases` has one entry for each. If
-        // the lease cannot be found or borrowed, an empty one is used instead of panicking:
-        // it takes a new lease from the shared bucket, whose leftovers are then dropped.
-        let mut leases = self.leases.try_borrow_mut().ok();
+        // `token` is an element of `config.tokens`, and `leases` and `bucket_keys` have one
+        // entry for each. If the lease cannot be found or borrowed, an empty one is used
+        // instead of panicking: it takes a new lease from the shared bucket, whose leftovers
+        // are then dropped.
         let index = self.config.tokens.iter().position(|entry| std::ptr::eq(entry, token));
+        let built_key;
+        let key = match index.and_then(|i| self.bucket_keys.get(i)) {
+            Some(key) => key.as_str(),
+            None => {
+                built_key = rate_limit::bucket_key(&token.id);
+                built_key.as_str()
+            }
+        };
+        let mut leases = self.leases.try_borrow_mut().ok();
         let mut spare = Lease::default();
         let lease = match (leases.as_deref_mut(), index) {
             (Some(leases), Some(index)) => leases.get_mut(index).unwrap_or(&mut spare),
             _ => &mut spare,
         };
-        match rate_limit::take(store, &key, token.rate_limit, now_millis, lease) {
+        match rate_limit::take(store, key, token.rate_limit, now_millis, lease) {
             Admission::Allowed => Ok(()),
             Admission::Limited { retry_after_seconds } => Err(RejectReason::RateLimited { retry_after_seconds }),
             Admission::Contended => Err(RejectReason::RateLimitContended),

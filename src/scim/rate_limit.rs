@@ -156,7 +156,7 @@ pub fn bucket_key(token_id: &str) -> String {
 
 /// Takes one request for the token whose bucket is under `key`: from the worker's `lease`
 /// while it lasts, otherwise from the bucket, along with a new lease of up to
-/// [`RateLimit::lease_permits`] requests. A lease takes only what the bucket holds. A key
+/// [`RateLimit::lease_permits`] requests. A lease takes no more than the bucket contains. A key
 /// with no (or unreadable) state starts full.
 pub fn take(store: &mut dyn SharedStore, key: &str, limit: RateLimit, now_millis: u64, lease: &mut Lease) -> Admission {
     if lease.spend(now_millis) {
