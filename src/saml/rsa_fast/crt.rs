@@ -94,10 +94,15 @@ struct FusedPower {
 /// Bytes that hold any value of [`MAX_LIMBS`] 28-bit limbs, and so any value below a prime.
 const PRIME_BYTES: usize = MAX_LIMBS * 28 / 8;
 
+/// Bytes for any value of [`fused::MAX_LIMBS`] 52-bit limbs: the fused kernel's results.
+const FUSED_BYTES: usize = (fused::MAX_LIMBS * 52).div_ceil(8);
+
 impl FusedPower {
     /// Returns `base^d` in [`Montgomery`]'s form, computed by the fused kernel: `base` (in
     /// that form, below 2m) goes to canonical limbs, into the fused kernel's Montgomery form
-    /// and back. The conversions loop over lengths only.
+    /// and back. The fused kernel works modulo a multiple of each prime, so its result goes
+    /// back through [`Montgomery::to_montgomery`], which reduces it modulo the prime. The
+    /// conversions loop over lengths only.
     fn pow(&self, ctx: &Montgomery, base: &Num) -> Num {
         let canonical = limbs::unpack(&ctx.to_canonical(base));
         let mut bytes = [0u8; PRIME_BYTES];
@@ -108,12 +113,14 @@ impl FusedPower {
         }
         let ours = &self.montgomery;
         let powered = ours.out_of_montgomery(&ours.pow_secret(&ours.to_montgomery(&lanes), &self.digits));
-        let mut back = [[0u32; MAX_LIMBS]; 2];
+        let mut bytes = [0u8; FUSED_BYTES];
+        let mut back = [[0u32; 2 * MAX_LIMBS]; 2];
         for (lane, value) in back.iter_mut().zip(&powered) {
             fused::to_bytes(value, &mut bytes);
             limbs::from_bytes(&bytes, lane);
         }
-        ctx.mul(&limbs::pack(&back[0], &back[1]), ctx.r2())
+        // Below the working modulus, so below 2^52 * m, far below R * m.
+        ctx.to_montgomery(&limbs::interleave(&back[0], &back[1]))
     }
 }
 

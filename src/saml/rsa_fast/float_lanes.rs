@@ -21,7 +21,7 @@ pub(super) use portable::V2;
 mod simd {
     use core::arch::wasm32::{
         f64x2_add, f64x2_relaxed_madd, f64x2_splat, f64x2_sub, i64x2_add, i64x2_eq, i64x2_shl, i64x2_shr, i64x2_sub,
-        u64x2, u64x2_extract_lane, u64x2_splat, v128, v128_and, v128_bitselect, v128_or,
+        u64x2, u64x2_extract_lane, u64x2_splat, v128, v128_and, v128_or,
     };
 
     /// Two lanes of 64 bits.
@@ -104,12 +104,6 @@ mod simd {
         #[inline(always)]
         pub(in crate::saml::rsa_fast) fn eq_mask(self, other: Self) -> Self {
             Self(i64x2_eq(self.0, other.0))
-        }
-
-        /// `if_set` where `mask` is all ones, `if_clear` where it is zero.
-        #[inline(always)]
-        pub(in crate::saml::rsa_fast) fn select(mask: Self, if_set: Self, if_clear: Self) -> Self {
-            Self(v128_bitselect(if_set.0, if_clear.0, mask.0))
         }
     }
 }
@@ -215,13 +209,6 @@ mod portable {
                 ((x | x.wrapping_neg()) >> 63).wrapping_sub(1)
             })
         }
-
-        /// `if_set` where `mask` is all ones, `if_clear` where it is zero.
-        #[inline(always)]
-        pub(in crate::saml::rsa_fast) fn select(mask: Self, if_set: Self, if_clear: Self) -> Self {
-            let lane = |i: usize| (if_set.0[i] & mask.0[i]) | (if_clear.0[i] & !mask.0[i]);
-            Self([lane(0), lane(1)])
-        }
     }
 }
 
@@ -249,10 +236,10 @@ mod tests {
     }
 
     #[test]
-    fn eq_mask_and_select() {
+    fn eq_mask_selects() {
         let mask = V2::from_u64(7, 8).eq_mask(V2::from_u64(7, 7));
-        let chosen = V2::select(mask, V2::from_u64(1, 2), V2::from_u64(3, 4));
-        assert_eq!(chosen.lanes_u64(), [1, 4], "lane 0 matched and takes if_set, lane 1 takes if_clear");
+        let chosen = V2::from_u64(1, 2).and(mask);
+        assert_eq!(chosen.lanes_u64(), [1, 0], "lane 0 matched and keeps its value, lane 1 is cleared");
     }
 
     #[test]

@@ -16,15 +16,24 @@
 //!
 //! Hence `a * b = l + k * 2^52` from two fused multiply-adds, one subtraction and one
 //! addition, without a shuffle. Sums of the bit patterns accumulate in 64-bit integer lanes.
-//! The offsets are subtracted once per column, as `count * bits(C)` and `count * bits(M)` in
-//! wrapping arithmetic, which leaves the exact sum.
+//! Each column starts from minus the offsets, `bits(C)` and `bits(M)` once per part, that the
+//! operation will add to it ([`OffsetTables`], wrapping arithmetic), so that it contains the
+//! exact sum when it is read.
 //!
 //! # Montgomery multiplication
 //!
-//! Product scanning with the reduction interleaved, as in [`super::montgomery`], with
-//! `R = 2^(52 * limbs) > 4 * max(p, q)` so that inputs below 2m give a product below 2m and
-//! no conditional subtraction is needed. Column sums stay far below 2^63: a column has at
-//! most `2 * MAX_LIMBS` low and as many high parts.
+//! Operand scanning: the product's rows `a[i] * b` are added to an array of column sums, two
+//! rows per pass, and then the reduction adds one row `x * m` per quotient digit x. Every row
+//! has a length fixed by the limb count, so loop exits are easy to predict, and each column is
+//! read and written once per pair of products. Squaring adds each cross product once and
+//! doubles the columns.
+//!
+//! The reduction works modulo a multiple `m` of each prime that is -1 modulo 2^52
+//! ([`friendly_multiple`]). A quotient digit is then a column's low limb, with no
+//! multiplication, so the chain of dependent operations from one digit to the next stays
+//! short (see [`FusedMontgomery::reduce`]). `R = 2^(52 * limbs) > 4m`, so that inputs below 2m
+//! give a product below 2m and no conditional subtraction is needed. Column sums stay far below
+//! 2^63: a column receives at most `4 * MAX_LIMBS` parts, each below 2^52 in magnitude.
 //!
 //! Loop bounds depend only on the limb count and the exponent length, which are public;
 //! the exponent's window digits select table entries under masks.
@@ -39,8 +48,9 @@ use super::montgomery::{WINDOW_BITS, TABLE_SIZE};
 /// Bits per limb.
 const LIMB_BITS: u32 = 52;
 const LIMB_MASK: u64 = (1 << LIMB_BITS) - 1;
-/// Limbs per number: primes of up to `52 * 40 - 2 = 2078` bits, so keys of up to 4096 bits.
-pub(super) const MAX_LIMBS: usize = 40;
+/// Limbs per number: working moduli of up to `52 * 41 - 2 = 2130` bits, so primes of up to
+/// 2078 bits (see [`friendly_multiple`]) and keys of up to 4096 bits.
+pub(super) const MAX_LIMBS: usize = 41;
 
 /// 2^52 and its bit pattern: `bits(2^52) | x` is the double `2^52 + x` for `x < 2^52`.
 const TWO_52: f64 = 4_503_599_627_370_496.0;
@@ -55,54 +65,58 @@ const LOW_OFFSET_BITS: u64 = 0x4338_0000_0000_0000;
 /// A number in both lanes, one limb per element as an `f64`, least significant first.
 pub(super) type Num = [V2; MAX_LIMBS];
 
-/// Two adjacent columns, k and k + 1, summed in one pass over shared operands.
+/// Column sums of a double-length product: column c, one 64-bit integer per lane, has weight
+/// `2^(52 * c)`. The two spare columns take the last high parts of rows that end at the top.
+type Columns = [V2; 2 * MAX_LIMBS + 2];
+
+/// Adds `x * y[j]` for each j to the columns starting at `t[0]`: the low part to column j and
+/// the high part to column j + 1. `carry` (exact) goes to column 0.
 ///
-/// The fields are plain vectors rather than two [`Column`]s so that the compiler keeps them
-/// in registers: with an array of columns, LLVM stored them to memory in every iteration.
-#[derive(Clone, Copy)]
-struct ColumnPair {
-    low: V2,
-    high: V2,
-    next_low: V2,
-    next_high: V2,
-    count: u64,
+/// Column 0 receives one low part's offset, columns 1 to `y.len() - 1` a low and a high
+/// part's, and column `y.len()` a high part's. [`OffsetTables`] counts them per operation.
+#[inline(always)]
+fn add_row(t: &mut [V2], x: V2, y: &[V2], carry: V2, constants: &Constants) {
+    let mut high = carry;
+    for (column, b) in t.iter_mut().zip(y) {
+        let (product_low, product_high) = constants.product(x, *b);
+        *column = column.add(product_low).add(high);
+        high = product_high;
+    }
+    if let Some(column) = t.get_mut(y.len()) {
+        *column = column.add(high);
+    }
 }
 
-impl ColumnPair {
-    const EMPTY: Self = Self { low: V2::ZERO, high: V2::ZERO, next_low: V2::ZERO, next_high: V2::ZERO, count: 0 };
-
-    /// Adds `x[t] * y[n - t]` to column k and `x[t] * y[n - t + 1]` to column k + 1 for each
-    /// t, where `y` has `x.len() + 1` elements (`n = x.len() - 1`): `y` runs downwards as `x`
-    /// runs upwards, and each element of `y` meets two elements of `x`.
-    #[inline(always)]
-    fn add_products(&mut self, x: &[V2], y: &[V2], constants: &Constants) {
-        let Some((&top, rest)) = y.split_last() else {
-            return;
-        };
-        let (mut low, mut high, mut next_low, mut next_high) = (self.low, self.high, self.next_low, self.next_high);
-        let mut upper = top;
-        for (a, lower) in x.iter().zip(rest.iter().rev()) {
-            let (product_low, product_high) = constants.product(*a, *lower);
-            low = low.add(product_low);
-            high = high.add(product_high);
-            let (product_low, product_high) = constants.product(*a, upper);
-            next_low = next_low.add(product_low);
-            next_high = next_high.add(product_high);
-            upper = *lower;
-        }
-        let count = self.count + x.len().min(rest.len()) as u64;
-        *self = Self { low, high, next_low, next_high, count };
+/// Adds two rows at once, as [`add_row`] adds one: `x0` and `x1` times `y`, with `x1`'s row
+/// one column further. `x0 * y[j]` goes to columns j and j + 1, and `x1 * y[j]` to columns
+/// j + 1 and j + 2, for j from 1, or from 0 when `X1_MEETS_FIRST`. Each column is then read
+/// and written once for two products, and receives the offsets of both rows.
+#[inline(always)]
+fn add_two_rows<const X1_MEETS_FIRST: bool>(t: &mut [V2], x0: V2, x1: V2, y: &[V2], constants: &Constants) {
+    let (Some((&first, rest)), Some(t_first)) = (y.split_first(), t.first_mut()) else {
+        return;
+    };
+    // `pending` is what column j still receives, and `high` is x1's high part for column j + 1.
+    let (low, mut pending) = constants.product(x0, first);
+    *t_first = t_first.add(low);
+    let mut high = V2::ZERO;
+    if X1_MEETS_FIRST {
+        let (low, next_high) = constants.product(x1, first);
+        pending = pending.add(low);
+        high = next_high;
     }
-
-    /// Returns the exact sums of both columns (see [`Column::exact`]).
-    #[inline(always)]
-    fn exact(self) -> [(V2, V2); 2] {
-        let low_offsets = V2::splat_u64(self.count.wrapping_mul(LOW_OFFSET_BITS));
-        let high_offsets = V2::splat_u64(self.count.wrapping_mul(HIGH_OFFSET_BITS));
-        [
-            (self.low.sub(low_offsets), self.high.sub(high_offsets)),
-            (self.next_low.sub(low_offsets), self.next_high.sub(high_offsets)),
-        ]
+    for (column, b) in t[1..].iter_mut().zip(rest) {
+        let (low0, high0) = constants.product(x0, *b);
+        let (low1, high1) = constants.product(x1, *b);
+        *column = column.add(low0).add(pending);
+        pending = high0.add(low1).add(high);
+        high = high1;
+    }
+    if let Some(column) = t.get_mut(y.len()) {
+        *column = column.add(pending);
+    }
+    if let Some(column) = t.get_mut(y.len() + 1) {
+        *column = column.add(high);
     }
 }
 
@@ -153,59 +167,78 @@ impl Constants {
     }
 }
 
-/// Sums of products' low and high parts, with the number of products summed.
-#[derive(Clone, Copy)]
-struct Column {
-    low: V2,
-    high: V2,
-    count: u64,
+/// Per column, minus the offsets `bits(C)` and `bits(M)` (see the module documentation) that
+/// an operation's products leave in it, so that a column sum that starts from it ends exact.
+struct OffsetTables {
+    /// `mul`: the product rows and the reduction.
+    mul: Columns,
+    /// `square`: the rows of cross products, which are then doubled.
+    square_cross: Columns,
+    /// `square`: the squares and the reduction, added after the doubling.
+    square_rest: Columns,
 }
 
-impl Column {
-    const EMPTY: Self = Self { low: V2::ZERO, high: V2::ZERO, count: 0 };
-
-    /// Adds the low and high parts of `a * b` per lane, as offset bit patterns.
-    #[inline(always)]
-    fn add_product(&mut self, a: V2, b: V2, constants: &Constants) {
-        let (low, high) = constants.product(a, b);
-        self.low = self.low.add(low);
-        self.high = self.high.add(high);
-        self.count += 1;
-    }
-
-    /// Returns the exact integer sums of the low parts and of the high parts.
-    #[inline(always)]
-    fn exact(self) -> (V2, V2) {
-        let low = self.low.sub(V2::splat_u64(self.count.wrapping_mul(LOW_OFFSET_BITS)));
-        let high = self.high.sub(V2::splat_u64(self.count.wrapping_mul(HIGH_OFFSET_BITS)));
-        (low, high)
+impl OffsetTables {
+    fn new(l: usize) -> Self {
+        // Offsets per column of a row of n products starting at column `start` (see add_row).
+        let row = |counts: &mut [u64; 2 * MAX_LIMBS + 2], start: usize, n: usize| {
+            for column in start..start + n {
+                counts[column] = counts[column].wrapping_add(LOW_OFFSET_BITS);
+                counts[column + 1] = counts[column + 1].wrapping_add(HIGH_OFFSET_BITS);
+            }
+        };
+        let mut reduction = [0u64; 2 * MAX_LIMBS + 2];
+        for i in 0..l {
+            // The head product q[i] * m[1] is made exact where it is used; its high part
+            // enters the row of the others as the carry.
+            reduction[i + 2] = reduction[i + 2].wrapping_add(HIGH_OFFSET_BITS);
+            row(&mut reduction, i + 2, l - 2);
+        }
+        let mut mul = reduction;
+        for i in 0..l {
+            row(&mut mul, i, l);
+        }
+        let mut cross = [0u64; 2 * MAX_LIMBS + 2];
+        for i in 0..l - 1 {
+            row(&mut cross, 2 * i + 1, l - 1 - i);
+        }
+        let mut rest = reduction;
+        for i in 0..l {
+            row(&mut rest, 2 * i, 1);
+        }
+        let negated = |counts: [u64; 2 * MAX_LIMBS + 2]| counts.map(|count| V2::splat_u64(count.wrapping_neg()));
+        Self { mul: negated(mul), square_cross: negated(cross), square_rest: negated(rest) }
     }
 }
 
 /// The moduli and the constants that Montgomery arithmetic needs, computed once per key.
 pub(super) struct FusedMontgomery {
     limbs: usize,
-    /// The moduli between zero limbs (see [`padded`]).
-    modulus_padded: Padded,
-    /// `-m^-1 mod 2^52` per lane, as `f64`.
-    m_prime: V2,
+    /// The working moduli.
+    modulus: Num,
     /// `R mod m`: one in Montgomery form.
     one: Num,
     /// `R^2 mod m`.
     r2: Num,
+    offsets: OffsetTables,
     constants: Constants,
 }
 
 impl FusedMontgomery {
     /// Precomputes the constants for `moduli[0]` (lane 0) and `moduli[1]` (lane 1), or
-    /// returns `None` when a modulus is even or needs more than [`MAX_LIMBS`] limbs.
+    /// returns `None` when a modulus is even or its multiple (see [`friendly_multiple`]) needs
+    /// more than [`MAX_LIMBS`] limbs.
     ///
     /// Like [`super::montgomery::Montgomery::new`] this runs once per key, with
     /// variable-time arithmetic on the primes.
     pub(super) fn new(moduli: [&BigUint; 2]) -> Option<Self> {
-        let bits = moduli[0].bits().max(moduli[1].bits());
-        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize);
-        if limbs > MAX_LIMBS || moduli.iter().any(|m| m.to_bytes_le().first().is_none_or(|low| low & 1 == 0)) {
+        if moduli.iter().any(|m| m.to_bytes_le().first().is_none_or(|low| low & 1 == 0)) {
+            return None;
+        }
+        let multiples = moduli.map(friendly_multiple);
+        let bits = multiples[0].bits().max(multiples[1].bits());
+        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize).max(2);
+        if limbs > MAX_LIMBS {
             return None;
         }
         let r = BigUint::from(1u8) << (LIMB_BITS as usize * limbs);
@@ -214,128 +247,94 @@ impl FusedMontgomery {
             let r2 = (&one * &one) % m;
             [m.clone(), one, r2].map(|value| to_limbs(&value))
         };
-        let [m0, one0, r2_0] = constants(moduli[0]);
-        let [m1, one1, r2_1] = constants(moduli[1]);
-        let constants = Constants::new();
-        let m_prime = constants.float_of(V2::from_u64(negated_inverse(m0[0]), negated_inverse(m1[0])));
+        let [m0, one0, r2_0] = constants(&multiples[0]);
+        let [m1, one1, r2_1] = constants(&multiples[1]);
         Some(Self {
-            constants,
+            constants: Constants::new(),
             limbs,
-            modulus_padded: padded(&pack(&m0, &m1), limbs),
-            m_prime,
+            modulus: pack(&m0, &m1),
             one: pack(&one0, &one1),
             r2: pack(&r2_0, &r2_1),
+            offsets: OffsetTables::new(limbs),
         })
     }
 
     /// Returns `a * b * R^-1 mod m`, below 2m when `a` and `b` are.
     pub(super) fn mul(&self, a: &Num, b: &Num) -> Num {
         let l = self.limbs;
-        let constants = self.constants;
-        let b = padded(b, l);
-        self.reduce_columns(|k| {
-            // Columns k and k + 1 take a[i] for i in first..=last; a term outside a column's
-            // own range meets a zero of the padding.
-            let (first, last) = (k.saturating_sub(l - 1), (k + 1).min(l - 1));
-            let mut pair = ColumnPair::EMPTY;
-            pair.add_products(&a[first..=last], &b[k + 1 - last..=k + 2 - first], &constants);
-            pair.exact()
-        })
+        let mut t = self.offsets.mul;
+        for i in (0..l).step_by(2) {
+            match a.get(i + 1).filter(|_| i + 1 < l) {
+                Some(x1) => add_two_rows::<true>(&mut t[i..], a[i], *x1, &b[..l], &self.constants),
+                None => add_row(&mut t[i..], a[i], &b[..l], V2::ZERO, &self.constants),
+            }
+        }
+        self.reduce(&mut t)
     }
 
     /// Returns `a^2 * R^-1 mod m`: [`Self::mul`] with each cross product computed once.
     pub(super) fn square(&self, a: &Num) -> Num {
         let l = self.limbs;
-        let constants = self.constants;
-        let padded_a = padded(a, l);
-        self.reduce_columns(|k| {
-            // For even k, the cross products a[i] * a[k - i] with i < k - i of column k and
-            // a[i] * a[k + 1 - i] with i < k + 1 - i of column k + 1 both have i <= k / 2 - 1,
-            // except column k + 1's a[k / 2] * a[k / 2 + 1]. The square a[k / 2]^2 belongs
-            // to column k once.
-            let middle = k / 2;
-            let first = k.saturating_sub(l - 1);
-            let mut cross = ColumnPair::EMPTY;
-            if first < middle {
-                let last = middle - 1;
-                cross.add_products(&a[first..=last], &padded_a[k + 1 - last..=k + 2 - first], &constants);
+        let mut t = self.offsets.square_cross;
+        // Rows i and i + 1 of the cross products a[i] * a[j], j > i, at column i + j: row
+        // i + 1 meets the same limbs but the first.
+        for i in (0..l - 1).step_by(2) {
+            match a.get(i + 1).filter(|_| i + 2 < l) {
+                Some(x1) => add_two_rows::<false>(&mut t[2 * i + 1..], a[i], *x1, &a[i + 1..l], &self.constants),
+                None => add_row(&mut t[2 * i + 1..], a[i], &a[i + 1..l], V2::ZERO, &self.constants),
             }
-            let mut extra = ColumnPair::EMPTY;
-            let half = padded_a[middle + 1];
-            extra.add_products(&[half], &padded_a[middle + 1..=middle + 2], &constants);
-            let [(cross_low, cross_high), (next_low, next_high)] = cross.exact();
-            let [(square_low, square_high), (last_low, last_high)] = extra.exact();
-            [
-                (cross_low.shl(1).add(square_low), cross_high.shl(1).add(square_high)),
-                (next_low.add(last_low).shl(1), next_high.add(last_high).shl(1)),
-            ]
-        })
+        }
+        for (column, offset) in t.iter_mut().zip(&self.offsets.square_rest) {
+            *column = column.shl(1).add(*offset);
+        }
+        for (i, x) in a[..l].iter().enumerate() {
+            add_row(&mut t[2 * i..], *x, &[*x], V2::ZERO, &self.constants);
+        }
+        self.reduce(&mut t)
     }
 
-    /// Reduces the product whose columns k and k + 1 (k even) have the exact low-part and
-    /// high-part sums `columns(k)`. A column's high parts belong to the next column.
+    /// Montgomery reduction of exact column sums `t` of a product below `4m^2`: returns
+    /// `t * R^-1 mod m`, below 2m, as limbs.
+    ///
+    /// The working modulus is -1 modulo 2^52 (see [`friendly_multiple`]), so the quotient
+    /// digit of a column is its own low limb `x`, and adding `x * m[0] = x * 2^52 - x` clears
+    /// that limb and carries `x` into the next column. Neither needs a multiplication, so the
+    /// chain from one column's digit to the next is one product, `x * m[1]`, and additions.
+    /// The digit's other products (its row) are added one column later, when they no longer
+    /// hold up that chain.
     #[inline(always)]
-    fn reduce_columns(&self, columns: impl Fn(usize) -> [(V2, V2); 2]) -> Num {
+    fn reduce(&self, t: &mut Columns) -> Num {
         let l = self.limbs;
-        let constants = self.constants;
-        let modulus = &self.modulus_padded;
-        // Quotient digits, zero until chosen: a digit not yet chosen adds nothing.
-        let mut quotient = [V2::ZERO; MAX_LIMBS];
+        let constants = &self.constants;
+        let modulus = &self.modulus[..l];
+        let low_offset = V2::splat_u64(LOW_OFFSET_BITS);
+        // Column i's additions that are still in registers: the head product's low part
+        // and the carry.
+        let mut pending = V2::ZERO;
+        // The previous digit and its head product's high part, for its row.
+        let mut previous: Option<(V2, V2)> = None;
+        for i in 0..l {
+            let value = t[i].add(pending);
+            let digit = constants.low_limb(value);
+            let float_digit = constants.float_of(digit);
+            let (head_low, head_high) = constants.product(float_digit, modulus[1]);
+            pending = head_low.sub(low_offset).add(value.shr_signed(LIMB_BITS)).add(digit);
+            if let Some((digit, carry)) = previous {
+                add_row(&mut t[i + 1..], digit, &modulus[2..], carry, constants);
+            }
+            previous = Some((float_digit, head_high));
+        }
+        if let Some((digit, carry)) = previous {
+            add_row(&mut t[l + 1..], digit, &modulus[2..], carry, constants);
+        }
         let mut out = [V2::ZERO; MAX_LIMBS];
-        let mut carry = V2::ZERO;
-        for k in (0..2 * l).step_by(2) {
-            let [(low, high), (next_low, next_high)] = columns(k);
-            let (first, last) = (k.saturating_sub(l - 1), k.min(l - 1));
-            let mut reduction = ColumnPair::EMPTY;
-            reduction.add_products(&quotient[first..=last], &modulus[k + 1 - last..=k + 2 - first], &constants);
-            let [(reduction_low, reduction_high), (reduction_next_low, reduction_next_high)] = reduction.exact();
-
-            let mut acc = carry.add(low).add(reduction_low);
-            let mut next = high.add(reduction_high);
-            let mut acc_next = next_low.add(reduction_next_low);
-            let mut next_next = next_high.add(reduction_next_high);
-            if k < l {
-                let digit = self.quotient_digit(acc, &constants);
-                // The new digit's products with m[0] (column k) and m[1] (column k + 1).
-                let mut last_products = ColumnPair::EMPTY;
-                last_products.add_products(&[digit], &modulus[1..=2], &constants);
-                let [(low0, high0), (low1, high1)] = last_products.exact();
-                acc = acc.add(low0);
-                next = next.add(high0);
-                acc_next = acc_next.add(low1);
-                next_next = next_next.add(high1);
-                quotient[k] = digit;
-            } else {
-                out[k - l] = constants.float_of(constants.low_limb(acc));
-            }
-            carry = acc.shr_signed(LIMB_BITS).add(next);
-
-            let mut acc = carry.add(acc_next);
-            let mut next = next_next;
-            if k + 1 < l {
-                let digit = self.quotient_digit(acc, &constants);
-                let mut last_product = ColumnPair::EMPTY;
-                last_product.add_products(&[digit], &modulus[1..=2], &constants);
-                let [(low0, high0), _] = last_product.exact();
-                acc = acc.add(low0);
-                next = next.add(high0);
-                quotient[k + 1] = digit;
-            } else {
-                out[k + 1 - l] = constants.float_of(constants.low_limb(acc));
-            }
-            carry = acc.shr_signed(LIMB_BITS).add(next);
+        let mut carry = pending;
+        for (o, column) in out.iter_mut().zip(&t[l..2 * l]) {
+            let value = column.add(carry);
+            *o = constants.float_of(constants.low_limb(value));
+            carry = value.shr_signed(LIMB_BITS);
         }
         out
-    }
-
-    /// `(acc * m') mod 2^52` per lane as `f64`: the low part of the product is congruent to
-    /// it modulo 2^52.
-    #[inline(always)]
-    fn quotient_digit(&self, acc: V2, constants: &Constants) -> V2 {
-        let mut product = Column::EMPTY;
-        product.add_product(constants.float_of(constants.low_limb(acc)), self.m_prime, constants);
-        let (low, _) = product.exact();
-        constants.float_of(constants.low_limb(low))
     }
 
     /// Returns `base^d` in Montgomery form, lane by lane, for a secret exponent given as
@@ -363,24 +362,29 @@ impl FusedMontgomery {
     }
 
     /// Returns `table[digit]` per lane, reading every entry under a mask.
+    ///
+    /// Exactly one entry's mask is all ones per lane, so OR-ing every masked entry gives that
+    /// entry: two instructions per limb, where a bit select takes three on x86.
     fn select(&self, table: &[Num; TABLE_SIZE], digit: V2) -> Num {
         let mut out = [V2::ZERO; MAX_LIMBS];
         for (index, entry) in (0u64..).zip(table.iter()) {
             let mask = digit.eq_mask(V2::splat_u64(index));
             for (o, e) in out[..self.limbs].iter_mut().zip(&entry[..self.limbs]) {
-                *o = V2::select(mask, *e, *o);
+                *o = o.or(e.and(mask));
             }
         }
         out
     }
 
-    /// Converts canonical values (below m), one per lane as 52-bit limbs, into Montgomery form.
+    /// Converts values below the working modulus, one per lane as 52-bit limbs, into
+    /// Montgomery form.
     pub(super) fn to_montgomery(&self, lanes: &[[u64; MAX_LIMBS]; 2]) -> Num {
         self.mul(&pack(&lanes[0], &lanes[1]), &self.r2)
     }
 
-    /// Converts out of Montgomery form: `a * R^-1 mod m` for `a` below 2m, as 52-bit limbs per
-    /// lane, at most m (equal to m only for a multiple of m).
+    /// Converts out of Montgomery form: `a * R^-1` modulo the working modulus for `a` below
+    /// twice that modulus, as 52-bit limbs per lane, at most the working modulus. The caller
+    /// reduces it modulo the prime.
     pub(super) fn out_of_montgomery(&self, a: &Num) -> [[u64; MAX_LIMBS]; 2] {
         let mut unit = [V2::ZERO; MAX_LIMBS];
         unit[0] = V2::splat_f64(1.0);
@@ -406,18 +410,6 @@ pub(super) fn digits_of(digits: &[Limb2]) -> Vec<V2> {
         })
         .collect()
 }
-
-/// `a`'s first `limbs` limbs between two zero limbs: element `j + 1` is limb j, so that
-/// limb indices -1 and `limbs` read zero.
-#[inline(always)]
-fn padded(a: &Num, limbs: usize) -> Padded {
-    let mut out = [V2::ZERO; MAX_LIMBS + 2];
-    out[1..=limbs].copy_from_slice(&a[..limbs]);
-    out
-}
-
-/// A number with a zero limb below and above (see [`padded`]).
-type Padded = [V2; MAX_LIMBS + 2];
 
 /// Builds a two-lane number from 52-bit limbs per lane.
 fn pack(lane0: &[u64; MAX_LIMBS], lane1: &[u64; MAX_LIMBS]) -> Num {
@@ -458,6 +450,16 @@ fn negated_inverse(m: u64) -> u64 {
     x.wrapping_neg() & LIMB_MASK
 }
 
+/// Returns the multiple `m * (-m^-1 mod 2^52)` of an odd `m`, which is -1 modulo 2^52: the
+/// modulus the kernel works with. Its Montgomery reduction needs no multiplication to find a
+/// quotient digit (see [`FusedMontgomery::reduce`]), at the price of up to 52 more
+/// bits, one limb for RSA-2048. A result modulo the multiple is congruent modulo `m` too, so
+/// callers reduce modulo `m` once at the end.
+fn friendly_multiple(m: &BigUint) -> BigUint {
+    let low = m.to_bytes_le().iter().take(8).rev().fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte));
+    m * BigUint::from(negated_inverse(low & LIMB_MASK))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,13 +485,11 @@ mod tests {
     #[test]
     fn product_parts_are_exact() {
         let cases = [(0u64, 0u64), (1, 1), (LIMB_MASK, LIMB_MASK), (LIMB_MASK, 1), (1 << 51, 1 << 51), (0x000a_bcde_f012_3457, 0x0009_8765_4321_0fed)];
+        let constants = Constants::new();
         for (a, b) in cases {
-            let mut column = Column::EMPTY;
-            let constants = Constants::new();
-            column.add_product(constants.float_of(V2::splat_u64(a)), constants.float_of(V2::splat_u64(b)), &constants);
-            let (low, high) = column.exact();
-            let [low, _] = low.lanes_u64();
-            let [high, _] = high.lanes_u64();
+            let (low, high) = constants.product(constants.float_of(V2::splat_u64(a)), constants.float_of(V2::splat_u64(b)));
+            let [low, _] = low.sub(V2::splat_u64(LOW_OFFSET_BITS)).lanes_u64();
+            let [high, _] = high.sub(V2::splat_u64(HIGH_OFFSET_BITS)).lanes_u64();
             let rebuilt = i128::from(low as i64) + (i128::from(high as i64) << LIMB_BITS);
             assert_eq!(rebuilt, i128::from(a) * i128::from(b), "low + high * 2^52 is a * b for {a:#x} * {b:#x}");
         }
@@ -515,19 +515,39 @@ mod tests {
     }
 
     #[test]
+    fn friendly_multiple_is_minus_one_modulo_limb() {
+        let limb = BigUint::from(1u8) << LIMB_BITS as usize;
+        let [p, q] = moduli();
+        for m in [p, q, BigUint::from(3u8), (BigUint::from(1u8) << 2078usize) - 3u8] {
+            let multiple = friendly_multiple(&m);
+            assert_eq!(&multiple % &m, BigUint::from(0u8), "the working modulus is a multiple of m = {m:x}");
+            assert_eq!((&multiple + 1u8) % &limb, BigUint::from(0u8), "the working modulus of m = {m:x} is -1 mod 2^52");
+            assert!(multiple.bits() <= m.bits() + LIMB_BITS as usize, "the multiple of m = {m:x} is at most 52 bits longer");
+        }
+    }
+
+    #[test]
+    fn largest_prime_fits() {
+        // -m^-1 mod 2^52 is 3^-1, which has 52 bits, so the working modulus has 2130.
+        let m = (BigUint::from(1u8) << 2078usize) - 3u8;
+        let context = FusedMontgomery::new([&m, &m]).expect("a 2078-bit odd modulus fits MAX_LIMBS");
+        assert_eq!(context.limbs, MAX_LIMBS, "the multiple of a 2078-bit modulus takes every limb");
+    }
+
+    #[test]
     fn mul_of_largest_inputs() {
-        // Inputs just below 2m in every limb pattern the bound allows: 2m - 1.
-        let moduli = moduli();
-        let context = FusedMontgomery::new([&moduli[0], &moduli[1]]).unwrap();
-        let big = [&moduli[0] * 2u8 - 1u8, &moduli[1] * 2u8 - 1u8];
+        // Inputs just below twice the working modulus: 2m - 1, the largest the bound allows.
+        let multiples = moduli().map(|m| friendly_multiple(&m));
+        let context = FusedMontgomery::new([&moduli()[0], &moduli()[1]]).unwrap();
+        let big = [&multiples[0] * 2u8 - 1u8, &multiples[1] * 2u8 - 1u8];
         let x = pack(&to_limbs(&big[0]), &to_limbs(&big[1]));
         let r = BigUint::from(1u8) << (LIMB_BITS as usize * context.limbs);
         for (name, result) in [("mul", context.mul(&x, &x)), ("square", context.square(&x))] {
             // mul(mul(x, x), R^2) is x^2 (mod m) in Montgomery form, so canonical() returns
             // x^2 * R^-1, and multiplying that by R gives x^2.
-            let got = canonical(&context, &context.mul(&result, &context.r2), &moduli);
+            let got = canonical(&context, &context.mul(&result, &context.r2), &multiples);
             for lane in 0..2 {
-                let m = &moduli[lane];
+                let m = &multiples[lane];
                 assert_eq!(&got[lane] * &r % m, &big[lane] * &big[lane] % m, "{name} of 2m - 1, lane {lane}");
             }
         }

@@ -85,7 +85,7 @@ pub(super) fn pack(first: &[u32], second: &[u32]) -> Num {
 
 /// Builds a two-lane wide number, two limbs per element, from one number per lane; limbs
 /// missing from a shorter input are zero.
-fn interleave(first: &[u32], second: &[u32]) -> WideNum {
+pub(super) fn interleave(first: &[u32], second: &[u32]) -> WideNum {
     let limb = |value: &[u32], k: usize| value.get(k).copied().unwrap_or(0);
     let mut out = [LimbPair::ZERO; MAX_LIMBS];
     for (t, pair) in out.iter_mut().enumerate() {

@@ -1,18 +1,19 @@
 //! An RSA PKCS#1 v1.5 signer written for WebAssembly: [`FastRsaSigner`].
 //!
-//! The `rsa` crate (0.9) needs about 9 ms per RSA-2048 signature inside V8 and wasmtime,
+//! The `rsa` crate (0.9) needs about 12 ms per RSA-2048 signature inside V8 and wasmtime,
 //! because its big integers use 64-bit digits that wasm can only multiply as 64×64→64 bits.
-//! This signer needs about 1.1 ms inside Envoy 1.40's V8 (`benches/envoy-sign`, on the
+//! This signer needs about 1.05 ms inside Envoy 1.40's V8 (`benches/envoy-sign`, on the
 //! machine that `BENCHMARKS.md` names):
 //!
 //! - CRT: two exponentiations of half size instead of one of full size.
 //! - Both CRT halves run in one instruction stream, one per 64-bit lane of a 128-bit vector.
 //! - Two kernels for the exponentiation ([`Kernel`]). The fused kernel (`fused`) keeps 52-bit
 //!   limbs in `f64` lanes and gets each exact 104-bit product from two fused multiply-adds
-//!   (`f64x2.relaxed_madd`), about 800 products per 1024-bit Montgomery multiplication. It
-//!   runs where the engine fuses that instruction, which is checked at run time. The lane
-//!   kernel (`lanes`, `montgomery`) uses 28-bit limbs and `u64x2.extmul_low_u32x4`, about
-//!   2,700 products, at about 1.8 ms per signature; it runs everywhere else.
+//!   (`f64x2.relaxed_madd`), about 860 products per 1024-bit Montgomery multiplication. It
+//!   works modulo a multiple of each prime that makes quotient digits free. It runs where the
+//!   engine fuses that instruction, which is checked at run time. The lane kernel (`lanes`,
+//!   `montgomery`) uses 28-bit limbs and `u64x2.extmul_low_u32x4`, about 2,700 products, at
+//!   about 2.2 ms per signature; it runs everywhere else.
 //! - Montgomery multiplication and squaring without final subtractions, fixed-window
 //!   exponentiation with 5-bit windows, and every buffer a fixed-size array on the stack: no
 //!   allocation inside the exponentiation. The moduli's Montgomery constants and the
