@@ -134,6 +134,19 @@ fn metadata_rejects_invalid_scim_section() {
 }
 
 #[test]
+fn metadata_rejects_scim_prefix_overlapping_saml() {
+    let workspace = Workspace::new();
+    let mut config = reference_config_json();
+    config["scim"] = serde_json::json!({"prefixes": ["/saml/scim"], "tokens": []});
+    workspace.write("scim.json", &serde_json::to_vec(&config).expect("config"));
+    let output = workspace.run(&["metadata", "--config", "scim.json"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a SCIM prefix under saml_prefix was accepted: {message}");
+    assert!(message.contains("scim.prefixes"), "the error names the field: {message}");
+    assert!(message.contains("overlaps saml_prefix"), "the error says what is wrong: {message}");
+}
+
+#[test]
 fn unknown_app_is_named() {
     let workspace = Workspace::new();
     let output = workspace.run(&["sign", "--config", "config.json", "--app", "nope", "--user", "user.json"]);

@@ -440,10 +440,8 @@ fn load_config(path: &PathBuf, now: OffsetDateTime) -> Result<Config, String> {
     let json = std::fs::read(path).map_err(|e| format!("cannot read configuration {}: {e}", path.display()))?;
     let invalid = |e: &dyn std::fmt::Display| format!("invalid configuration {}: {e}", path.display());
     let (config, mut warnings) = Config::from_json(&json, now).map_err(|e| invalid(&e))?;
-    if let Some(section) = &config.scim {
-        let (_, scim_warnings) = ScimGate::from_config(section, now).map_err(|e| invalid(&e))?;
-        warnings.extend(scim_warnings);
-    }
+    let (_, scim_warnings) = ScimGate::for_config(&config, now).map_err(|e| invalid(&e))?;
+    warnings.extend(scim_warnings);
     for warning in warnings {
         eprintln!("edgeidp: warning: {warning}");
     }

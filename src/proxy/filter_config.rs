@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::identity::IdentityConfig;
-use super::scim::load_gate;
 use crate::config::{Config, ConfigError, ConfigWarning};
 use crate::saml::metadata::{build_app_metadata, build_metadata};
 use crate::scim::ScimGate;
@@ -29,7 +28,7 @@ impl FilterConfig {
     pub fn from_json(json: &[u8], now: OffsetDateTime) -> Result<(Self, Vec<ConfigWarning>), ConfigError> {
         let (saml, mut warnings) = Config::from_json(json, now)?;
         let identity = IdentityConfig::from_json(saml.identity.as_ref())?;
-        let (scim, scim_warnings) = load_gate(&saml, now)?;
+        let (scim, scim_warnings) = ScimGate::for_config(&saml, now)?;
         warnings.extend(scim_warnings);
         let metadata = build_metadata(&saml, now);
         let app_metadata =

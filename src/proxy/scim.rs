@@ -25,9 +25,7 @@ use log::Level;
 use time::OffsetDateTime;
 
 use super::header_map::{first_value, Header};
-use crate::config::{Config, ConfigError, ConfigWarning};
 use crate::scim::config::UNKNOWN_TOKEN_ID;
-use crate::scim::path::has_prefix;
 use crate::scim::{
     Accepted, BodyDecision, GateHost, HeaderChanges, HeadersDecision, PendingBody, RejectReason, Rejection, RequestHead,
     ScimGate,
@@ -83,29 +81,6 @@ pub trait ScimHost: GateHost {
     fn log_enabled(&self, level: Level) -> bool;
     /// Adds one to the counter `metric`.
     fn count(&self, metric: &str);
-}
-
-/// Validates the `scim` section of `config`, if there is one. The gate's prefixes must not
-/// overlap the SAML endpoints' prefix, because a path would then belong to both.
-pub fn load_gate(
-    config: &Config,
-    now: OffsetDateTime,
-) -> Result<(Option<ScimGate>, Vec<ConfigWarning>), ConfigError> {
-    let Some(section) = &config.scim else {
-        return Ok((None, Vec::new()));
-    };
-    let (gate, warnings) = ScimGate::from_config(section, now)?;
-    let saml_prefix = config.saml_prefix.to_ascii_lowercase();
-    for rule in &gate.config().prefixes {
-        if has_prefix(&rule.prefix, &saml_prefix) || has_prefix(&saml_prefix, &rule.prefix) {
-            return Err(ConfigError::invalid(
-                "scim.prefixes",
-                &rule.prefix,
-                format!("the SCIM prefix overlaps saml_prefix {:?}; give each its own path", config.saml_prefix),
-            ));
-        }
-    }
-    Ok((Some(gate), warnings))
 }
 
 /// Builds the configuration-loaded log line: the guarded prefixes and the token ids.
@@ -367,6 +342,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::config::Config;
     use crate::scim::{MemoryStore, SharedStore, TokenDigest};
 
     const NOW: OffsetDateTime = datetime!(2026-12-04 12:00:00 UTC);
@@ -656,14 +632,14 @@ mod tests {
     #[test]
     fn load_rejects_overlap() {
         for (saml, scim) in [("/saml", "/saml"), ("/saml", "/SAML/scim"), ("/api/saml", "/api")] {
-            let error = load_gate(&config_with_scim(saml, scim), NOW).err();
+            let error = ScimGate::for_config(&config_with_scim(saml, scim), NOW).err();
             assert_eq!(error.map(|e| e.path), Some("scim.prefixes".to_owned()), "{scim} overlaps {saml}");
         }
     }
 
     #[test]
     fn load_accepts_disjoint() {
-        let loaded = load_gate(&config_with_scim("/saml", "/samlx/scim"), NOW);
+        let loaded = ScimGate::for_config(&config_with_scim("/saml", "/samlx/scim"), NOW);
         assert!(matches!(loaded, Ok((Some(_), _))), "{:?}", loaded.err());
     }
 

@@ -27,7 +27,7 @@ use super::path::{canonical, has_access_token_parameter, has_prefix, is_regular,
 use super::policy::{check_allowed, check_body_headers, check_candidates, check_tenant, check_validity};
 use super::rate_limit::{self, Admission, Lease, SharedStore};
 use super::token::{bearer_token, find_token};
-use crate::config::{ConfigError, ConfigWarning};
+use crate::config::{Config, ConfigError, ConfigWarning};
 
 /// The validated gate, built once per configuration in each worker's VM.
 #[derive(Debug)]
@@ -145,6 +145,31 @@ impl ScimGate {
         let leases = RefCell::new(vec![Lease::default(); config.tokens.len()]);
         let bucket_keys = config.tokens.iter().map(|token| rate_limit::bucket_key(&token.id)).collect();
         Ok((Self { config, failure_secret: hasher.finalize().into(), leases, bucket_keys }, warnings))
+    }
+
+    /// Validates the `scim` section of `config`, if there is one, together with the rest of
+    /// the configuration: the gate's prefixes must not overlap the SAML endpoints' prefix,
+    /// because a path would then belong to both. The filter and the command line both load
+    /// the gate this way.
+    pub fn for_config(
+        config: &Config,
+        now: OffsetDateTime,
+    ) -> Result<(Option<Self>, Vec<ConfigWarning>), ConfigError> {
+        let Some(section) = &config.scim else {
+            return Ok((None, Vec::new()));
+        };
+        let (gate, warnings) = Self::from_config(section, now)?;
+        let saml_prefix = config.saml_prefix.to_ascii_lowercase();
+        for rule in &gate.config.prefixes {
+            if has_prefix(&rule.prefix, &saml_prefix) || has_prefix(&saml_prefix, &rule.prefix) {
+                return Err(ConfigError::invalid(
+                    "scim.prefixes",
+                    &rule.prefix,
+                    format!("the SCIM prefix overlaps saml_prefix {:?}; give each its own path", config.saml_prefix),
+                ));
+            }
+        }
+        Ok((Some(gate), warnings))
     }
 
     pub fn config(&self) -> &ScimConfig {
