@@ -49,6 +49,8 @@ def parse(path):
             memory.append(fields(rest))
         elif kind == "scim" and " load " in f" {rest} ":
             scim_rounds.append(fields(rest))
+            if "window" not in scim_rounds[-1].get("label", ""):
+                info.setdefault("scim.round_seconds", scim_rounds[-1].get("seconds", "?"))
         elif kind == "scim" and rest.startswith("interleaved label="):
             info["scim_interleaved"].append(fields(rest))
         elif kind == "command":
@@ -272,8 +274,9 @@ def interleaved_section(out, info, reference):
     if not rows:
         return
     seconds = info.get("scim.interleaved_seconds", "?")
+    round_seconds = info.get("scim.round_seconds", "?")
     out.append(f"**Interleaved run.** The rounds' spread comes mostly from the machine: the same Envoy's p50 "
-               f"moves by several percent from one 5 s run to the next, more than the gate adds. So "
+               f"moves by several percent from one {round_seconds} s run to the next, more than the gate adds. So "
                f"benches/interleave.rs then sends the requests to the three Envoys in turn, one at a time "
                f"over one keep-alive connection each, in an order shuffled every cycle, for {seconds} s after "
                f"a 3 s warm-up ({info.get('scim.interleaved_cycles', '?')} cycles). A drift of the machine "
@@ -282,7 +285,7 @@ def interleaved_section(out, info, reference):
                f"Each Envoy's CPU time is read before and after the whole run, warm-up included, and divided "
                f"by the requests it served.\n")
     out.append("| run | requests | min (ms) | p50 (ms) | p90 (ms) | p99 (ms) | min / OpenSSL | p50 / OpenSSL "
-               "| CPU per request (µs) |")
+               "| CPU per request sent (µs) |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, row in rows.items():
         minimum, median = float(row["min_ms"]), float(row["p50_ms"])
@@ -342,7 +345,7 @@ def scim_section(out, scim_rounds, reference, info):
     out.append(f"Median of the rounds' p50: gated {summary['gated'][1]:.3f} ms, plain {summary['plain'][1]:.3f} ms: "
                f"{added:+.1f} % ({(summary['gated'][1] - summary['plain'][1]) * 1000:+.0f} µs); by the "
                f"lowest min, {added_min:+.1f} %. Paired by round (gated p50 minus plain p50 in the same round, "
-               f"{len(paired)} rounds): median {paired_median:+.0f} µs, {paired_percent:+.1f} % of plain's median p50, "
+               f"{len(paired)} round{'s' if len(paired) != 1 else ''}): median {paired_median:+.0f} µs, {paired_percent:+.1f} % of plain's median p50, "
                f"from {min(paired):+.0f} to {max(paired):+.0f} µs.\n")
     if interleaved_rows(info):
         out.append("The goal is judged on the interleaved run at the end of this section, which these rounds' "
@@ -435,8 +438,13 @@ def main(argv):
                              if line.startswith("Version")), "?")
 
     out = ["# Benchmarks\n"]
-    out.append(f"Written on {datetime.date.today()} by `{info.get('command', 'benches/run')}`, "
-               "which runs every figure below back to back on one machine.\n")
+    if "command" in info:
+        out.append(f"Written on {datetime.date.today()} by `{info['command']}`, "
+                   "which runs every figure below back to back on one machine.\n")
+    else:
+        out.append(f"Written on {datetime.date.today()} by `benches/report.py` from result lines that "
+                   "`benches/run` did not collect in one run: figures from different runs may stand side by "
+                   "side, and the machine details below are those of the machine that wrote the report.\n")
     out.append(f"- Machine: {cpu}, {platform.machine()}, {cores} cores (lscpu, nproc); load average "
                f"(1, 5, 15 min) {info.get('machine.load_before', '?').replace(',', ' ')} before the run and "
                f"{info.get('machine.load_after', '?').replace(',', ' ')} after. The machine is shared with "
