@@ -22,7 +22,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The largest response body read; a SCIM list of the benchmark's users is a few KiB.
+/// The largest response body this client reads. A SCIM list of the benchmark's users is a few KiB.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The time any one request may take before the run fails.
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     // to measure, so a plain `cargo bench` leaves this one out instead of failing.
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
     if args.is_empty() && std::env::args().any(|arg| arg == "--bench") {
-        eprintln!("interleave: no servers given, nothing to measure; benches/scim-gate runs it with its Envoys");
+        eprintln!("interleave: no servers given, so nothing to measure. benches/scim-gate runs it with its Envoys.");
         return ExitCode::SUCCESS;
     }
     match run(args) {
@@ -59,11 +59,11 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let [seconds, warmup, path, header, body_text, servers @ ..] = args.as_slice() else {
         return Err(usage.to_owned());
     };
-    let seconds: u64 = seconds.parse().map_err(|_| format!("SECONDS must be a whole number, not {seconds:?}; {usage}"))?;
+    let seconds: u64 = seconds.parse().map_err(|_| format!("SECONDS must be a whole number, not {seconds:?}. {usage}"))?;
     let warmup: u64 =
-        warmup.parse().map_err(|_| format!("WARMUP_SECONDS must be a whole number, not {warmup:?}; {usage}"))?;
+        warmup.parse().map_err(|_| format!("WARMUP_SECONDS must be a whole number, not {warmup:?}. {usage}"))?;
     if servers.is_empty() {
-        return Err(format!("no LABEL=PORT given; {usage}"));
+        return Err(format!("no LABEL=PORT given. {usage}"));
     }
     let mut targets = servers.iter().map(|server| connect(server)).collect::<Result<Vec<_>, _>>()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{header}\r\n\r\n").into_bytes();
@@ -121,7 +121,7 @@ fn connect(server: &str) -> Result<Target, String> {
     let port: u16 = port.parse().map_err(|_| format!("{server:?}: the port must be a number from 1 to 65535"))?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let stream = TcpStream::connect_timeout(&address, REQUEST_TIMEOUT)
-        .map_err(|e| format!("{label}: cannot connect to {address}: {e}; is the server running?"))?;
+        .map_err(|e| format!("{label}: cannot connect to {address}: {e}. Is the server running?"))?;
     stream.set_nodelay(true).map_err(|e| format!("{label}: cannot set TCP_NODELAY: {e}"))?;
     stream.set_read_timeout(Some(REQUEST_TIMEOUT)).map_err(|e| format!("{label}: cannot set a read timeout: {e}"))?;
     Ok(Target { label: label.to_owned(), port, connection: BufReader::new(stream), latencies_us: Vec::new(), sent: 0 })

@@ -36,6 +36,22 @@ trap bench_on_exit EXIT
 # bench_cleanup COMMAND: runs COMMAND on exit, after the processes are stopped.
 bench_cleanup() { bench_cleanups+=("$1"); }
 
+# bench_build_bench NAME CARGO_ARGS...: builds the bench target NAME in release mode with the
+# extra cargo arguments (features, target), its output on stderr, and prints its executable.
+bench_build_bench() {
+    local name=$1 executable
+    shift
+    cargo build --release --bench "$name" "$@" >&2
+    executable=$(cargo build --release --bench "$name" "$@" --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$name")
+    [ -n "$executable" ] || bench_fail "building the bench target $name gave no executable"
+    printf '%s\n' "$executable"
+}
+
 # bench_start LOG PROGRAM ARGS...: starts PROGRAM in the background, in a session of its own,
 # with its output in LOG, and sets bench_pid to its PID. The EXIT trap stops it; bench_stop
 # stops it earlier. The own session matters: Apache stops by signalling its whole process

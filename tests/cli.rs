@@ -120,14 +120,20 @@ fn metadata_command_prints_schema_valid_metadata() {
     assert_eq!(xmllint_schema(&xml, "saml-schema-metadata-2.0.xsd"), Ok(()));
 }
 
+/// Runs `edgeidp metadata` on the reference configuration with `scim` as its `scim` section,
+/// and returns the output.
+fn metadata_with_scim(scim: serde_json::Value) -> Output {
+    let workspace = Workspace::new();
+    let mut config = reference_config_json();
+    config["scim"] = scim;
+    workspace.write("scim.json", &serde_json::to_vec(&config).expect("config"));
+    workspace.run(&["metadata", "--config", "scim.json"])
+}
+
 /// A `scim` section that the filter would reject fails the command too, naming the field.
 #[test]
 fn metadata_rejects_invalid_scim_section() {
-    let workspace = Workspace::new();
-    let mut config = reference_config_json();
-    config["scim"] = serde_json::json!({"rate_limit": {"requests_per_second": 0}, "tokens": []});
-    workspace.write("scim.json", &serde_json::to_vec(&config).expect("config"));
-    let output = workspace.run(&["metadata", "--config", "scim.json"]);
+    let output = metadata_with_scim(serde_json::json!({"rate_limit": {"requests_per_second": 0}, "tokens": []}));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "accepted: {message}");
     assert!(message.contains("scim.rate_limit.requests_per_second"), "{message}");
@@ -135,11 +141,7 @@ fn metadata_rejects_invalid_scim_section() {
 
 #[test]
 fn metadata_rejects_scim_prefix_overlapping_saml() {
-    let workspace = Workspace::new();
-    let mut config = reference_config_json();
-    config["scim"] = serde_json::json!({"prefixes": ["/saml/scim"], "tokens": []});
-    workspace.write("scim.json", &serde_json::to_vec(&config).expect("config"));
-    let output = workspace.run(&["metadata", "--config", "scim.json"]);
+    let output = metadata_with_scim(serde_json::json!({"prefixes": ["/saml/scim"], "tokens": []}));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "a SCIM prefix under saml_prefix was accepted: {message}");
     assert!(message.contains("scim.prefixes"), "the error names the field: {message}");

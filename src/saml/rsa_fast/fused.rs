@@ -189,8 +189,8 @@ impl OffsetTables {
         };
         let mut reduction = [0u64; 2 * MAX_LIMBS + 2];
         for i in 0..l {
-            // The head product q[i] * m[1] is made exact where it is used; its high part
-            // enters the row of the others as the carry.
+            // The head product q[i] * m[1] is made exact where it is used. Its high part enters
+            // the row of the others as the carry.
             reduction[i + 2] = reduction[i + 2].wrapping_add(HIGH_OFFSET_BITS);
             row(&mut reduction, i + 2, l - 2);
         }
@@ -237,7 +237,9 @@ impl FusedMontgomery {
         }
         let multiples = moduli.map(friendly_multiple);
         let bits = multiples[0].bits().max(multiples[1].bits());
-        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize).max(2);
+        // A working modulus is -1 mod 2^52, so at least 2^52 - 1: two limbs or more, as the
+        // reduction needs, since it reads m[1].
+        let limbs = (bits + 2).div_ceil(LIMB_BITS as usize);
         if limbs > MAX_LIMBS {
             return None;
         }
@@ -264,9 +266,10 @@ impl FusedMontgomery {
         let l = self.limbs;
         let mut t = self.offsets.mul;
         for i in (0..l).step_by(2) {
-            match a.get(i + 1).filter(|_| i + 1 < l) {
-                Some(x1) => add_two_rows::<true>(&mut t[i..], a[i], *x1, &b[..l], &self.constants),
-                None => add_row(&mut t[i..], a[i], &b[..l], V2::ZERO, &self.constants),
+            if i + 1 < l {
+                add_two_rows::<true>(&mut t[i..], a[i], a[i + 1], &b[..l], &self.constants);
+            } else {
+                add_row(&mut t[i..], a[i], &b[..l], V2::ZERO, &self.constants);
             }
         }
         self.reduce(&mut t)
@@ -279,9 +282,11 @@ impl FusedMontgomery {
         // Rows i and i + 1 of the cross products a[i] * a[j], j > i, at column i + j: row
         // i + 1 meets the same limbs but the first.
         for i in (0..l - 1).step_by(2) {
-            match a.get(i + 1).filter(|_| i + 2 < l) {
-                Some(x1) => add_two_rows::<false>(&mut t[2 * i + 1..], a[i], *x1, &a[i + 1..l], &self.constants),
-                None => add_row(&mut t[2 * i + 1..], a[i], &a[i + 1..l], V2::ZERO, &self.constants),
+            let row = &mut t[2 * i + 1..];
+            if i + 2 < l {
+                add_two_rows::<false>(row, a[i], a[i + 1], &a[i + 1..l], &self.constants);
+            } else {
+                add_row(row, a[i], &a[i + 1..l], V2::ZERO, &self.constants);
             }
         }
         for (column, offset) in t.iter_mut().zip(&self.offsets.square_rest) {
